@@ -1,0 +1,93 @@
+"""Configuration in one place.
+
+Every setting comes from an environment variable with a documented default
+(see `.env.example`). Paths are resolved against the project root so that the
+CLI, Dagster and dbt agree whatever the working directory is.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+CONTRACTS_FILE = Path(__file__).resolve().parent / "contracts" / "extract_templates_v1.yaml"
+
+WORK_DB_NAME = "work.duckdb"          # the pipeline's own database (person-level, pseudonymised)
+PUBLISHED_DB_NAME = "monitoring.duckdb"  # the analysts' database, replaced atomically
+DEV_KEY_FILE_NAME = ".dev_hmac_key"   # development key, generated on first run, git-ignored
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or unsafe; the message says which and how to fix it."""
+
+
+def _path_from_env(name: str, default: str) -> Path:
+    value = os.environ.get(name, default)
+    path = Path(value)
+    return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    raw_dir: Path
+    data_dir: Path
+    exports_dir: Path
+    environment: str           # "development" or "production"
+    small_cell_threshold: int  # counts 1..threshold are suppressed in public tables
+
+    @property
+    def work_db(self) -> Path:
+        return self.data_dir / WORK_DB_NAME
+
+    @property
+    def published_db(self) -> Path:
+        return self.data_dir / PUBLISHED_DB_NAME
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.exports_dir / "reports"
+
+    def hmac_key(self) -> bytes:
+        """The pseudonymisation key.
+
+        In production a missing key is fatal: pseudonyms made with a throwaway
+        key could never be linked to next year's. In development a key is
+        generated once into the data folder, with a loud warning.
+        """
+        key = os.environ.get("MONITOR_HMAC_KEY", "").strip()
+        if key:
+            if len(key) < 16:
+                raise ConfigurationError("MONITOR_HMAC_KEY is shorter than 16 characters; use a long random secret.")
+            return key.encode("utf-8")
+        if self.environment != "development":
+            raise ConfigurationError(
+                "MONITOR_HMAC_KEY is not set and MONITOR_ENV is not 'development': refusing to start. "
+                "Set MONITOR_HMAC_KEY to the secret pseudonymisation key (kept outside the repository)."
+            )
+        key_file = self.data_dir / DEV_KEY_FILE_NAME
+        if not key_file.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32), encoding="utf-8")
+            key_file.chmod(0o600)
+            print(
+                "WARNING / 警告: MONITOR_HMAC_KEY is not set; generated a DEVELOPMENT pseudonymisation key at "
+                f"{key_file}. Never use it for real data: set MONITOR_HMAC_KEY in production.",
+                file=sys.stderr,
+            )
+        return key_file.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def get_settings() -> Settings:
+    return Settings(
+        raw_dir=_path_from_env("MONITOR_RAW_DIR", "raw"),
+        data_dir=_path_from_env("MONITOR_DATA_DIR", "warehouse"),
+        exports_dir=_path_from_env("MONITOR_EXPORTS_DIR", "exports"),
+        environment=os.environ.get("MONITOR_ENV", "development").strip().lower() or "development",
+        small_cell_threshold=int(os.environ.get("MONITOR_SMALL_CELL_THRESHOLD", "4")),
+    )
