@@ -91,3 +91,9 @@ def get_settings() -> Settings:
         environment=os.environ.get("MONITOR_ENV", "development").strip().lower() or "development",
         small_cell_threshold=int(os.environ.get("MONITOR_SMALL_CELL_THRESHOLD", "4")),
     )
+
+
+def export_dbt_env(settings: Settings | None = None) -> None:
+    """dbt reads the working database path from MONITOR_WORK_DB (see dbt/profiles.yml)."""
+    settings = settings or get_settings()
+    os.environ["MONITOR_WORK_DB"] = str(settings.work_db)

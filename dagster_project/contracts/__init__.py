@@ -94,6 +94,7 @@ class Extract:
     unique_key: tuple[str, ...]
     columns: tuple[Column, ...]
     date_order: tuple[tuple[str, str], ...] = ()
+    unique_across_years: bool = False   # events: a record id may appear in one period only
 
     @property
     def raw_table(self) -> str:
@@ -191,5 +192,6 @@ def load_contracts(path: Path = CONTRACTS_FILE) -> Contracts:
             unique_key=tuple(spec["unique_key"]),
             columns=tuple(_column(c) for c in spec["columns"]),
             date_order=tuple(tuple(p) for p in spec.get("date_order", [])),
+            unique_across_years=bool(spec.get("unique_across_years", False)),
         )
     return Contracts(version=int(doc["version"]), code_lists=code_lists, extracts=extracts)

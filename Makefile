@@ -1,0 +1,56 @@
+# Two commands on a fresh machine (see README):  make run  |  make test
+# Needs Python 3.11 (python3.11 on PATH, or PYTHON=/path/to/python3.11).
+PYTHON ?= python3.11
+VENV   := .venv
+TOOLS  := .tools
+PY     := $(VENV)/bin/python
+DBT    := $(VENV)/bin/dbt
+UV_VERSION := 0.13.9
+MANIFEST := dbt/target/manifest.json
+RAW_DIR ?= $(or $(MONITOR_RAW_DIR),raw)
+
+.PHONY: setup run test manifest sample lock dagster-ui docs bench clean
+
+setup: $(VENV)/.installed $(MANIFEST)
+
+# Dependencies come only from requirements.lock (exact versions with hashes).
+$(VENV)/.installed: requirements.lock
+	@test -x $(TOOLS)/bin/uv || ($(PYTHON) -m venv $(TOOLS) && $(TOOLS)/bin/pip install -q uv==$(UV_VERSION))
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(TOOLS)/bin/uv pip sync -q -p $(PY) requirements.lock
+	@touch $@
+
+# The dbt manifest is prepared at build time, never at import time. No dbt
+# packages are used (the dbt hub is not reachable from our machines).
+$(MANIFEST): $(VENV)/.installed $(shell find dbt/models dbt/seeds dbt/macros dbt/tests -type f 2>/dev/null) dbt/dbt_project.yml
+	$(DBT) parse --project-dir dbt --profiles-dir dbt --quiet
+	@touch $@
+
+manifest: $(MANIFEST)
+
+# The bundled sample: generated (deterministically) only if raw/ has no extracts yet.
+sample: $(VENV)/.installed
+	@if [ -z "$$(find $(RAW_DIR) -name '*.csv' -o -name '*.xlsx' 2>/dev/null | head -1)" ]; then \
+		$(PY) -m dagster_project.generator --sample --out $(RAW_DIR); \
+	else echo "sample present in $(RAW_DIR)"; fi
+
+run: setup sample
+	$(PY) -m dagster_project.cli run
+
+test: setup
+	$(PY) -m pytest -q -n 2 --dist loadfile
+
+dagster-ui: setup
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+docs: setup
+	$(PY) -m dagster_project.cli docs
+
+bench: setup
+	$(PY) bench/run_benchmark.py
+
+lock:
+	$(TOOLS)/bin/uv pip compile pyproject.toml -p 3.11 --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf warehouse dbt/target dbt/logs .pytest_cache

@@ -1,0 +1,52 @@
+"""DDL of the audit schema: the ledger of files, quarantined rows and row findings."""
+from __future__ import annotations
+
+import duckdb
+
+from dagster_project.contracts import load_contracts
+
+AUDIT_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS raw",
+    "CREATE SCHEMA IF NOT EXISTS audit",
+    """CREATE TABLE IF NOT EXISTS audit.file_loads (
+        load_id VARCHAR,             -- <extract>-<period>-<sha256 prefix>: the same file always gets the same id
+        extract VARCHAR,
+        department VARCHAR,
+        source_department VARCHAR,   -- forms only: the department in the file name
+        period_year INTEGER,
+        source_file VARCHAR,         -- path relative to MONITOR_RAW_DIR
+        sha256 VARCHAR,
+        size_bytes BIGINT,
+        encoding VARCHAR,
+        file_format VARCHAR,
+        rows_read BIGINT,
+        rows_loaded BIGINT,
+        rows_quarantined BIGINT,
+        rows_flagged BIGINT,
+        status VARCHAR,              -- loaded | rejected | duplicate_file | superseded | unrecognised
+        is_current BOOLEAN,          -- the file whose rows are in the warehouse for its (extract, period)
+        message_zh VARCHAR,
+        message_en VARCHAR,
+        notes VARCHAR,
+        contract_version INTEGER,
+        loaded_at TIMESTAMP
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit.quarantine (
+        load_id VARCHAR, extract VARCHAR, department VARCHAR, period_year INTEGER, source_file VARCHAR,
+        row_number BIGINT, column_name VARCHAR, rule_id VARCHAR, reason_zh VARCHAR, reason_en VARCHAR,
+        value_masked VARCHAR
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit.row_flags (
+        load_id VARCHAR, extract VARCHAR, department VARCHAR, period_year INTEGER, source_file VARCHAR,
+        row_number BIGINT, column_name VARCHAR, rule_id VARCHAR, action VARCHAR, reason_zh VARCHAR,
+        reason_en VARCHAR, value_masked VARCHAR
+    )""",
+]
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw and audit tables if missing (idempotent)."""
+    for ddl in AUDIT_DDL:
+        con.execute(ddl)
+    for extract in load_contracts().extracts.values():
+        con.execute(extract.ddl())

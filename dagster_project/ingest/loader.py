@@ -1,0 +1,314 @@
+"""Load one department file into the working database, atomically.
+
+One file = one transaction: its (extract, period) partition is replaced by the
+rows that passed the row rules, rejected rows go to audit.quarantine, findings
+to audit.row_flags, and a ledger row to audit.file_loads where
+rows_read = rows_loaded + rows_quarantined always holds. A failure anywhere
+rolls back everything, so nothing is ever half-loaded.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from dagster_project.contracts import Contracts, Extract
+from dagster_project.ingest import idnumber
+from dagster_project.ingest.audit_tables import ensure_schema
+from dagster_project.ingest.discovery import DroppedFile, sha256_of
+from dagster_project.ingest.errors import ExtractFileError
+from dagster_project.ingest.headers import map_headers
+from dagster_project.ingest.reader import ROW, RawTable, read_file
+from dagster_project.ingest.rule_texts import RULES
+from dagster_project.ingest.rules import apply_rules
+
+
+@dataclass
+class LoadResult:
+    source_file: str
+    extract: str | None
+    period_year: int | None
+    status: str
+    load_id: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_flagged: int = 0
+    message_zh: str = ""
+    message_en: str = ""
+    quarantined_by_rule: dict[str, int] = field(default_factory=dict)
+
+    def as_metadata(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "", {})}
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pl.DataFrame:
+    return con.execute(sql, params or []).pl()
+
+
+def make_load_id(dropped: DroppedFile, sha256: str) -> str:
+    period = dropped.period_year if dropped.period_year is not None else "all"
+    prefix = f"{dropped.source_department}-" if dropped.source_department else ""
+    return f"{dropped.extract.name}-{prefix}{period}-{sha256[:12]}"
+
+
+def _partition_where(dropped: DroppedFile) -> tuple[str, list]:
+    """SQL predicate selecting the partition a file replaces."""
+    clauses, params = [], []
+    if dropped.period_year is not None:
+        clauses.append("_period_year = ?")
+        params.append(dropped.period_year)
+    if dropped.source_department is not None:
+        clauses.append("_source_department = ?")
+        params.append(dropped.source_department)
+    return (" AND ".join(clauses) or "TRUE"), params
+
+
+def _ledger_partition_where(dropped: DroppedFile) -> tuple[str, list]:
+    return (
+        "extract = ? AND period_year IS NOT DISTINCT FROM ? AND source_department IS NOT DISTINCT FROM ?",
+        [dropped.extract.name, dropped.period_year, dropped.source_department],
+    )
+
+
+def load_file(
+    con: duckdb.DuckDBPyConnection,
+    dropped: DroppedFile,
+    contracts: Contracts,
+    hmac_key: bytes,
+) -> LoadResult:
+    """Load `dropped` unless the same bytes are already current for its partition."""
+    ensure_schema(con)
+    if dropped.extract is None:
+        return record_unrecognised(con, dropped, contracts)
+    extract = dropped.extract
+    sha = sha256_of(dropped.path)
+    load_id = make_load_id(dropped, sha)
+    where, params = _ledger_partition_where(dropped)
+    current = con.execute(
+        f"SELECT source_file FROM audit.file_loads WHERE {where} AND is_current AND sha256 = ?", [*params, sha]
+    ).fetchone()
+    if current:
+        return LoadResult(dropped.relative, extract.name, dropped.period_year, "unchanged", load_id,
+                          message_zh=f"与已入库文件 {current[0]} 内容相同，跳过。",
+                          message_en=f"Same content as the loaded file {current[0]}; skipped.")
+    other = con.execute(
+        "SELECT source_file, extract, period_year FROM audit.file_loads WHERE sha256 = ? AND is_current "
+        "AND NOT (extract = ? AND period_year IS NOT DISTINCT FROM ? AND source_department IS NOT DISTINCT FROM ?)",
+        [sha, extract.name, dropped.period_year, dropped.source_department],
+    ).fetchone()
+
+    try:
+        table = read_file(dropped.path, sheet_hint=extract.name)
+    except ExtractFileError as err:
+        return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh, err.message_en)
+
+    if other:
+        zh = f"整份文件与 {other[0]} 完全相同，可能报错了年份或文件名，未入库。"
+        en = f"Identical to {other[0]} (already loaded for another period); not loaded."
+        return _reject_all_rows(con, dropped, contracts, table, sha, load_id, "duplicate_file", zh, en, other[0])
+
+    mapping = map_headers(extract, table.header)
+    if mapping.missing_required:
+        missing = ", ".join(mapping.missing_required)
+        zh = f"缺少必需列：{missing}（表头可用英文或中文，见数据报送模板），整份文件未入库。"
+        en = f"Missing required column(s): {missing}; the whole file was rejected."
+        return _reject_all_rows(con, dropped, contracts, table, sha, load_id, "missing_required_column", zh, en, missing)
+
+    result = apply_rules(extract, table, mapping, contracts, dropped.period_year)
+    issues = _with_ragged(result.issues, table)
+    quarantined_rows = issues.filter(pl.col("action") == "quarantine").select(ROW).unique()
+    good = result.typed.join(quarantined_rows, on=ROW, how="anti")
+
+    notes = list(table.notes)
+    if mapping.unknown:
+        notes.append("ignored columns: " + ", ".join(mapping.unknown))
+    if mapping.missing_optional:
+        notes.append("absent optional columns: " + ", ".join(mapping.missing_optional))
+    if mapping.duplicated:
+        notes.append("duplicate header(s) ignored: " + ", ".join(mapping.duplicated))
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {extract.raw_table} WHERE {_partition_where(dropped)[0]}", _partition_where(dropped)[1])
+        con.register("incoming_rows", good.to_arrow())
+        _insert_rows(con, extract, dropped, sha, load_id, hmac_key)
+        cross = _cross_file_duplicates(con, extract, load_id)
+        if cross.height:
+            issues = pl.concat([issues, cross.select(issues.columns)])
+        quarantined = issues.filter(pl.col("action") == "quarantine").select(ROW).n_unique()
+        loaded = con.execute(f"SELECT count(*) FROM {extract.raw_table} WHERE _load_id = ?", [load_id]).fetchone()[0]
+        flagged = issues.filter(pl.col("action") != "quarantine").select(ROW).n_unique()
+        if loaded + quarantined != table.rows_read:
+            raise AssertionError(
+                f"{dropped.relative}: row accounting broken: read {table.rows_read}, loaded {loaded}, quarantined {quarantined}"
+            )
+        _write_issues(con, issues, dropped, load_id)
+        status_zh = f"已入库 {loaded} 行，隔离 {quarantined} 行。"
+        status_en = f"Loaded {loaded} rows, quarantined {quarantined}."
+        _write_ledger(con, dropped, contracts, sha, load_id, table, loaded, quarantined, flagged, "loaded",
+                      status_zh, status_en, notes)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.unregister("incoming_rows")
+    by_rule = dict(issues.filter(pl.col("action") == "quarantine").group_by("rule_id").len().iter_rows())
+    return LoadResult(dropped.relative, extract.name, dropped.period_year, "loaded", load_id, table.rows_read,
+                      loaded, quarantined, flagged, status_zh, status_en, by_rule)
+
+
+def _with_ragged(issues: pl.DataFrame, table: RawTable) -> pl.DataFrame:
+    if table.ragged.height == 0:
+        return issues
+    ragged = table.ragged.select(
+        pl.col(ROW),
+        pl.lit("*").alias("column_name"),
+        pl.lit("field_count_mismatch").alias("rule_id"),
+        (pl.col("n_fields").cast(pl.String) + pl.lit(f" fields, header has {len(table.header)}")).alias("value"),
+        pl.lit("quarantine").alias("action"),
+    )
+    return pl.concat([issues, ragged]).sort(ROW)
+
+
+def _insert_rows(con, extract: Extract, dropped: DroppedFile, sha: str, load_id: str, key: bytes) -> None:
+    ipad, opad = idnumber.hmac_parts(key)
+    select = []
+    for col in extract.columns:
+        if col.type == "id_number":
+            select.append(f'{idnumber.hmac_sql(f"{chr(34)}{col.name}{chr(34)}")} AS "{col.stored_name}"')
+        else:
+            select.append(f'CAST("{col.name}" AS {col.storage_type}) AS "{col.stored_name}"')
+    select += [
+        "$load_id AS _load_id", "$source_file AS _source_file", "$sha AS _source_sha256",
+        f"{ROW} AS _row_number", "$period_year::INTEGER AS _period_year", "$source_department AS _source_department",
+    ]
+    con.execute(
+        f"INSERT INTO {extract.raw_table} BY NAME SELECT {', '.join(select)} FROM incoming_rows ORDER BY {ROW}",
+        {"ipad": ipad, "opad": opad, "load_id": load_id, "source_file": dropped.relative, "sha": sha,
+         "period_year": dropped.period_year, "source_department": dropped.source_department},
+    )
+
+
+def _cross_file_duplicates(con, extract: Extract, load_id: str) -> pl.DataFrame:
+    """Event records (a birth, a death) may be reported in one period only: later copies are quarantined."""
+    if not extract.unique_across_years:
+        return pl.DataFrame()
+    key = [extract.column(k).stored_name for k in extract.unique_key]
+    join = " AND ".join(f'n."{k}" = o."{k}"' for k in key)
+    rows = _frame(con,
+        f"""SELECT n._row_number, min(o._source_file) AS other FROM {extract.raw_table} n
+            JOIN {extract.raw_table} o ON {join} AND o._load_id <> n._load_id
+            WHERE n._load_id = ? GROUP BY n._row_number""",
+        [load_id],
+    )
+    if rows.height == 0:
+        return pl.DataFrame()
+    con.execute(
+        f"DELETE FROM {extract.raw_table} WHERE _load_id = ? AND _row_number IN (SELECT unnest(?))",
+        [load_id, rows["_row_number"].to_list()],
+    )
+    return rows.select(
+        pl.col("_row_number").alias(ROW),
+        pl.lit(",".join(extract.unique_key)).alias("column_name"),
+        pl.lit("duplicate_across_files").alias("rule_id"),
+        pl.col("other").alias("value"),
+        pl.lit("quarantine").alias("action"),
+    )
+
+
+def _write_issues(con, issues: pl.DataFrame, dropped: DroppedFile, load_id: str) -> None:
+    if issues.height == 0:
+        return
+    texts = pl.DataFrame(
+        {"rule_id": list(RULES), "reason_zh": [v[1] for v in RULES.values()], "reason_en": [v[2] for v in RULES.values()]}
+    )
+    enriched = issues.join(texts, on="rule_id", how="left")
+    con.register("incoming_issues", enriched.to_arrow())
+    try:
+        params = {"load_id": load_id, "extract": dropped.extract.name, "department": dropped.extract.department,
+                  "period_year": dropped.period_year, "source_file": dropped.relative}
+        common = ("$load_id, $extract, $department, $period_year::INTEGER, $source_file, "
+                  f"{ROW}, column_name, rule_id")
+        con.execute(
+            f"INSERT INTO audit.quarantine SELECT {common}, reason_zh, reason_en, value FROM incoming_issues "
+            f"WHERE action = 'quarantine' ORDER BY {ROW}, rule_id", params)
+        con.execute(
+            f"INSERT INTO audit.row_flags SELECT {common}, action, reason_zh, reason_en, value FROM incoming_issues "
+            f"WHERE action <> 'quarantine' ORDER BY {ROW}, rule_id", params)
+    finally:
+        con.unregister("incoming_issues")
+
+
+def _write_ledger(con, dropped, contracts, sha, load_id, table: RawTable | None, loaded, quarantined, flagged,
+                  status, zh, en, notes) -> None:
+    if status == "loaded":
+        where, params = _ledger_partition_where(dropped)
+        con.execute(f"UPDATE audit.file_loads SET is_current = FALSE, status = 'superseded' WHERE {where} AND is_current", params)
+    con.execute(
+        "INSERT INTO audit.file_loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [load_id, dropped.extract.name if dropped.extract else None,
+         dropped.extract.department if dropped.extract else dropped.path.parent.name,
+         dropped.source_department, dropped.period_year, dropped.relative, sha, dropped.path.stat().st_size,
+         table.encoding if table else None, table.file_format if table else None,
+         table.rows_read if table else 0, loaded, quarantined, flagged, status, status == "loaded",
+         zh, en, json.dumps(notes, ensure_ascii=False) if notes else None, contracts.version,
+         dt.datetime.now().replace(microsecond=0)],
+    )
+
+
+def _record_file_rejection(con, dropped, contracts, sha, load_id, rule_id, zh, en) -> LoadResult:
+    """The file could not be read as a table at all: ledger row only, no rows to account for."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM audit.file_loads WHERE load_id = ? AND status = 'rejected'", [load_id])
+        _write_ledger(con, dropped, contracts, sha, load_id, None, 0, 0, 0, "rejected", zh, en, [rule_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(dropped.relative, dropped.extract.name, dropped.period_year, "rejected", load_id,
+                      message_zh=zh, message_en=en)
+
+
+def _reject_all_rows(con, dropped, contracts, table: RawTable, sha, load_id, rule_id, zh, en, value) -> LoadResult:
+    """The file is readable but unusable as a whole: every row is quarantined, the partition is untouched."""
+    rows = pl.concat([table.rows.select(ROW), table.ragged.select(ROW)]).sort(ROW)
+    issues = rows.with_columns(
+        pl.lit("*").alias("column_name"), pl.lit(rule_id).alias("rule_id"),
+        pl.lit(str(value)).alias("value"), pl.lit("quarantine").alias("action"),
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM audit.quarantine WHERE load_id = ?", [load_id])
+        con.execute("DELETE FROM audit.file_loads WHERE load_id = ? AND status = 'rejected'", [load_id])
+        _write_issues(con, issues, dropped, load_id)
+        _write_ledger(con, dropped, contracts, sha, load_id, table, 0, rows.height, 0, "rejected", zh, en, [rule_id])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return LoadResult(dropped.relative, dropped.extract.name, dropped.period_year, "rejected", load_id,
+                      table.rows_read, 0, rows.height, 0, zh, en, {rule_id: rows.height})
+
+
+def record_unrecognised(con, dropped: DroppedFile, contracts: Contracts) -> LoadResult:
+    sha = sha256_of(dropped.path)
+    exists = con.execute(
+        "SELECT 1 FROM audit.file_loads WHERE sha256 = ? AND source_file = ? AND status = 'unrecognised'",
+        [sha, dropped.relative],
+    ).fetchone()
+    zh = (f"文件名 {dropped.relative} 不符合报送模板（应为 <部门>/<报表>_<年份>.csv 或 .xlsx），未处理。")
+    en = f"File name {dropped.relative} matches no template (<department>/<extract>_<YYYY>.csv|xlsx); not processed."
+    if not exists:
+        con.execute(
+            "INSERT INTO audit.file_loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [f"unrecognised-{sha[:12]}", None, dropped.path.parent.name, None, None, dropped.relative, sha,
+             dropped.path.stat().st_size, None, None, 0, 0, 0, 0, "unrecognised", False, zh, en, None,
+             contracts.version, dt.datetime.now().replace(microsecond=0)],
+        )
+    return LoadResult(dropped.relative, None, None, "unrecognised", None, message_zh=zh, message_en=en)

@@ -1,0 +1,58 @@
+"""Every row-level rule ingestion applies: what happens to the row and what the clerk is told.
+
+action: `quarantine` (row kept out of the warehouse, listed in audit.quarantine and the
+feedback file), `flag` (row loaded, finding listed in audit.row_flags), `normalise`
+(value corrected mechanically, recorded in audit.row_flags so the department can fix its export).
+"""
+from __future__ import annotations
+
+RULES: dict[str, tuple[str, str, str]] = {
+    # rule_id: (action, reason in Chinese for the clerk, reason in English)
+    "field_count_mismatch": ("quarantine", "该行字段数与表头不一致（可能是截断或多余的分隔符），请核对该行。", "Row has a different number of fields than the header."),
+    "missing_required_column": ("quarantine", "文件缺少必需列，整份文件未入库，请按模板补齐列后重新报送。", "A required column is missing; the whole file was rejected."),
+    "missing_required": ("quarantine", "必填项为空，请补填。", "A required value is blank."),
+    "invalid_number": ("quarantine", "不是有效的数字。", "Not a valid number."),
+    "negative_value": ("quarantine", "数值不能为负数。", "Value must not be negative."),
+    "out_of_range": ("quarantine", "数值超出模板允许范围。", "Value outside the template's range."),
+    "invalid_date_format": ("quarantine", "日期格式无法识别（请用YYYY-MM-DD）。", "Unrecognised date format (use YYYY-MM-DD)."),
+    "impossible_date": ("quarantine", "日期不存在（如2月30日）。", "The date does not exist."),
+    "future_date": ("quarantine", "日期晚于报送期末或今天，不可能发生。", "Date after the end of the reporting period or today."),
+    "dates_out_of_order": ("quarantine", "日期先后顺序矛盾（如死亡早于出生）。", "Dates out of order (e.g. death before birth)."),
+    "invalid_bool": ("quarantine", "应填是/否。", "Expected yes/no."),
+    "invalid_sex": ("quarantine", "性别代码无效（应为1男、2女或男/女）。", "Invalid sex code."),
+    "unknown_township": ("quarantine", "乡镇街道代码不存在（不在本区区划代码表中）。", "Township code not in the area code list."),
+    "unknown_area": ("quarantine", "区划代码不存在。", "Area code not in the area code list."),
+    "invalid_committee_code": ("quarantine", "村（居）委会代码应为12位且属于本区乡镇街道。", "Committee code must be 12 digits within a known township."),
+    "invalid_residence": ("quarantine", "城乡应填城镇或乡村。", "Residence must be urban or rural."),
+    "invalid_code": ("quarantine", "取值不在代码表中。", "Value not in the code list."),
+    "id_excel_mangled": ("quarantine", "身份证号被Excel转成了科学计数法（如4.30502E+17），请将该列设为文本后重新导出。", "ID number mangled by Excel into scientific notation."),
+    "id_bad_format": ("quarantine", "身份证号格式错误（应为18位，最后一位可为X）。", "ID number has the wrong format."),
+    "id_bad_checksum": ("quarantine", "身份证号校验位错误，请核对号码。", "ID number check digit is wrong."),
+    "id_bad_birth_date": ("quarantine", "身份证号中的出生日期不存在。", "Birth date inside the ID number does not exist."),
+    "duplicate_row": ("quarantine", "与本文件中另一行完全重复。", "Exact duplicate of another row in this file."),
+    "duplicate_key": ("quarantine", "编号与本文件中另一行重复。", "Record key duplicates another row in this file."),
+    "duplicate_across_files": ("quarantine", "该记录已在其他年份的文件中报送过。", "Record already reported in another year's file."),
+    "duplicate_file": ("quarantine", "整份文件与已报送的另一期文件内容完全相同，可能报错了年份，未入库。", "The whole file is identical to a file already loaded for another period."),
+    "numerator_exceeds_denominator": ("quarantine", "分项数大于其所属总数（分子大于分母）。", "Part exceeds its total (numerator above denominator)."),
+    "sex_contradicts_id": ("flag", "性别与身份证号第17位不符，请核实。", "Stated sex contradicts the ID number."),
+    "birth_date_contradicts_id": ("flag", "出生日期与身份证号中的出生日期不符，请核实。", "Stated birth date contradicts the ID number."),
+    "invalid_format": ("flag", "格式不符合要求（如ICD-10编码）。", "Value has an unexpected format."),
+    "id_lowercase_x": ("normalise", "身份证号末位小写x已改为大写X。", "Lower-case x in the ID number upper-cased."),
+    "id_15_digit": ("normalise", "15位旧身份证号已升位为18位。", "15-digit ID number upgraded to 18 digits."),
+    "fullwidth_characters": ("normalise", "全角数字或字符已转换为半角。", "Full-width characters converted."),
+    "stray_spaces": ("normalise", "多余空格已去除。", "Stray spaces removed."),
+    "date_format_variant": ("normalise", "日期格式已统一为YYYY-MM-DD。", "Date format normalised to YYYY-MM-DD."),
+    "excel_serial_date": ("normalise", "Excel日期序列号已转换为日期。", "Excel serial number converted to a date."),
+}
+
+
+def action(rule_id: str) -> str:
+    return RULES[rule_id][0]
+
+
+def reason_zh(rule_id: str) -> str:
+    return RULES[rule_id][1]
+
+
+def reason_en(rule_id: str) -> str:
+    return RULES[rule_id][2]

@@ -1,0 +1,296 @@
+"""Row-level rules: normalise, type and check every cell, vectorised with polars.
+
+`apply_rules` turns a RawTable into
+  * `typed`: one row per input row with the contract's typed columns (ID numbers
+    still raw, normalised to 18 digits, for pseudonymisation by the loader), and
+  * `issues`: one row per (row, column, rule) finding, with the action
+    (quarantine / flag / normalise) taken from rule_texts.RULES.
+No rule raises: a bad value becomes a finding naming the row, column and rule.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+
+from dagster_project.contracts import Column, Contracts, Extract, area_codes, read_seed, township_codes
+from dagster_project.ingest import idnumber
+from dagster_project.ingest.headers import HeaderMapping
+from dagster_project.ingest.reader import ROW, RawTable
+from dagster_project.ingest.rule_texts import RULES
+
+TRUE_WORDS = ("是", "y", "yes", "true", "1", "有", "t")
+FALSE_WORDS = ("否", "n", "no", "false", "0", "无", "f")
+SEX_WORDS = {"1": "1", "2": "2", "0": "0", "9": "9", "男": "1", "女": "2", "m": "1", "f": "2", "未知": "0", "未说明": "9"}
+RESIDENCE_WORDS = {"城镇": "urban", "乡村": "rural", "城": "urban", "乡": "rural", "农村": "rural", "urban": "urban", "rural": "rural"}
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+_FULLWIDTH = r"[\uFF01-\uFF5E\u3000]"
+_ISSUE_SCHEMA = {ROW: pl.Int64, "column_name": pl.String, "rule_id": pl.String, "value": pl.String}
+
+
+@dataclass
+class RuleResult:
+    typed: pl.DataFrame
+    issues: pl.DataFrame   # _row_number, column_name, rule_id, value (masked), action
+
+
+def period_end(extract: Extract, year: int | None) -> dt.date:
+    today = dt.date.today()
+    if year is None:
+        return today
+    end = dt.date(year, 9, 30) if extract.period_basis == "mch_year" else dt.date(year, 12, 31)
+    return min(end, today)
+
+
+def mask_value(column: Column, value: pl.Expr) -> pl.Expr:
+    """What a finding may show of the offending value: never an ID number in clear."""
+    if column.type == "id_number":
+        return pl.when(value.is_null()).then(None).otherwise(
+            value.str.slice(0, 6) + pl.lit("************")
+        )
+    return value.str.slice(0, 60)
+
+
+class _Checks:
+    """Collects (rule, column, condition) triples for one frame."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, Column | None, str, pl.Expr]] = []
+
+    def add(self, rule_id: str, column: Column | None, column_name: str, condition: pl.Expr) -> None:
+        assert rule_id in RULES, rule_id
+        self.items.append((rule_id, column, column_name, condition.fill_null(False)))
+
+
+def _lower(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_lowercase()
+
+
+def _normalised_text(raw: pl.Expr, column: Column) -> pl.Expr:
+    text = raw.str.normalize("NFKC").str.strip_chars()
+    if column.type not in ("string",):
+        text = text.str.replace_all(r"\s+", "")
+    return pl.when(text == "").then(None).otherwise(text)
+
+
+def _date_expr(s: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """(parsed date, recognised format?, variant format?, excel serial?) for a normalised string."""
+    iso = s.str.extract_groups(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00:00(?:\.0+)?)?$")
+    slash = s.str.extract_groups(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+    compact = s.str.extract_groups(r"^(\d{4})(\d{2})(\d{2})$")
+    chinese = s.str.extract_groups(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+    serial = s.str.extract(r"^(\d{5})(?:\.0+)?$", 1).cast(pl.Int64, strict=False)
+    parts = [iso, slash, compact, chinese]
+    year = pl.coalesce([p.struct.field("1") for p in parts])
+    month = pl.coalesce([p.struct.field("2") for p in parts])
+    day = pl.coalesce([p.struct.field("3") for p in parts])
+    text_date = pl.concat_str(
+        [year, month.str.zfill(2), day.str.zfill(2)], separator="-"
+    ).str.to_date("%Y-%m-%d", strict=False)
+    is_serial = serial.is_between(10000, 80000)
+    serial_date = pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)
+    parsed = pl.when(is_serial).then(serial_date.cast(pl.Date)).otherwise(text_date)
+    recognised = year.is_not_null() | is_serial
+    is_iso = iso.struct.field("1").is_not_null() & s.str.contains(r"^\d{4}-\d{2}-\d{2}")
+    variant = year.is_not_null() & ~is_iso
+    return parsed, recognised, variant, is_serial
+
+
+def _code_map_expr(s: pl.Expr, mapping: dict[str, str]) -> pl.Expr:
+    lowered = {k.lower(): v for k, v in mapping.items()}
+    return _lower(s).replace_strict(lowered, default=None, return_dtype=pl.String)
+
+
+def apply_rules(
+    extract: Extract,
+    table: RawTable,
+    mapping: HeaderMapping,
+    contracts: Contracts,
+    period_year: int | None,
+) -> RuleResult:
+    checks = _Checks()
+    end = period_end(extract, period_year)
+    townships = list(township_codes())
+    areas = list(area_codes())
+    frame = table.rows.lazy()
+
+    # 1. Normalised text for every mapped column (absent optional columns are null).
+    norm_cols, raw_cols = [], []
+    for col in extract.columns:
+        field = mapping.field_of.get(col.name)
+        raw = pl.col(field) if field else pl.lit(None, dtype=pl.String)
+        raw_cols.append(raw.alias(f"{col.name}__raw"))
+    frame = frame.with_columns(raw_cols)
+    for col in extract.columns:
+        norm_cols.append(_normalised_text(pl.col(f"{col.name}__raw"), col).alias(f"{col.name}__s"))
+    frame = frame.with_columns(norm_cols)
+
+    typed: list[pl.Expr] = []
+    for col in extract.columns:
+        raw, s = pl.col(f"{col.name}__raw"), pl.col(f"{col.name}__s")
+        if col.type != "string":
+            changed = raw.is_not_null() & (raw != s.fill_null(""))
+            has_fullwidth = raw.str.contains(_FULLWIDTH)
+            checks.add("fullwidth_characters", col, col.name, changed & has_fullwidth)
+            checks.add("stray_spaces", col, col.name, changed & ~has_fullwidth & raw.str.contains(r"\s"))
+        if col.required:
+            checks.add("missing_required", col, col.name, s.is_null())
+        value, rules = _typed_value(col, s, contracts, townships, areas, end)
+        for rule_id, condition in rules:
+            checks.add(rule_id, col, col.name, condition)
+        typed.append(value.alias(col.name))
+    frame = frame.with_columns(typed)
+
+    # 2. Rules across columns of one row.
+    for col in extract.columns:
+        if col.type == "id_number":
+            _id_consistency(col, checks)
+    for first, second in extract.date_order:
+        checks.add("dates_out_of_order", extract.column(second), second, pl.col(first) > pl.col(second))
+    frame = frame.with_columns(_duplicate_flags(extract))
+    checks.add("duplicate_row", None, "*", pl.col("__dup_row"))
+    checks.add("duplicate_key", None, ",".join(extract.unique_key), pl.col("__dup_key") & ~pl.col("__dup_row"))
+    if extract.name == "forms":
+        frame = _forms_denominator(frame)
+        checks.add("numerator_exceeds_denominator", extract.column("value"), "value", pl.col("__num_gt_den"))
+
+    collected = frame.collect()
+    issues = _collect_issues(collected, checks, extract)
+    keep = [ROW, *[c.name for c in extract.columns]]
+    return RuleResult(typed=collected.select(keep), issues=issues)
+
+
+def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas, end: dt.date):
+    present = s.is_not_null()
+    if col.type == "string":
+        rules = [("invalid_format", present & ~s.str.contains(col.pattern))] if col.pattern else []
+        return s, rules
+    if col.type in ("integer", "decimal"):
+        pattern = r"^[+-]?\d+(\.0*)?$" if col.type == "integer" else r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
+        ok = s.str.contains(pattern)
+        number = s.cast(pl.Float64, strict=False)
+        value = pl.when(ok).then(number.cast(pl.Int64 if col.type == "integer" else pl.Float64, strict=False))
+        rules = [("invalid_number", present & ~ok)]
+        if col.min is not None:
+            rid = "negative_value" if col.min == 0 else "out_of_range"
+            rules.append((rid, ok & (number < col.min)))
+        if col.max is not None:
+            rules.append(("out_of_range", ok & (number > col.max)))
+        return value, rules
+    if col.type == "date":
+        parsed, recognised, variant, is_serial = _date_expr(s)
+        rules = [
+            ("invalid_date_format", present & ~recognised),
+            ("impossible_date", present & recognised & parsed.is_null()),
+            ("date_format_variant", parsed.is_not_null() & variant),
+            ("excel_serial_date", parsed.is_not_null() & is_serial),
+        ]
+        if col.not_after_period_end:
+            rules.append(("future_date", parsed > pl.lit(end)))
+        else:
+            rules.append(("future_date", parsed > pl.lit(dt.date.today())))
+        return parsed, rules
+    if col.type == "bool":
+        low = _lower(s)
+        value = pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
+        return value, [("invalid_bool", present & value.is_null())]
+    if col.type == "sex":
+        allowed = {k: v for k, v in SEX_WORDS.items() if not col.allowed or v in col.allowed}
+        value = _code_map_expr(s, allowed)
+        return value, [("invalid_sex", present & value.is_null())]
+    if col.type == "residence":
+        value = _code_map_expr(s, RESIDENCE_WORDS)
+        return value, [("invalid_residence", present & value.is_null())]
+    if col.type == "township":
+        return s, [("unknown_township", present & ~s.is_in(townships))]
+    if col.type == "area":
+        return s, [("unknown_area", present & ~s.is_in(areas))]
+    if col.type == "committee":
+        ok = s.str.contains(r"^\d{12}$") & s.str.slice(0, 9).is_in(townships)
+        return s, [("invalid_committee_code", present & ~ok)]
+    if col.type == "code":
+        value = _code_map_expr(s, contracts.code_list(col.code_list))
+        return value, [("invalid_code", present & value.is_null())]
+    if col.type == "id_number":
+        return _id_value(s)
+    raise ValueError(f"unknown column type {col.type} for {col.name}")
+
+
+def _id_value(s: pl.Expr):
+    present = s.is_not_null()
+    upper = s.str.to_uppercase()
+    is18 = upper.str.contains(idnumber.ID18)
+    is15 = upper.str.contains(idnumber.ID15)
+    mangled = upper.str.contains(idnumber.EXCEL_MANGLED)
+    full = pl.when(is18).then(upper).when(is15).then(idnumber.upgrade15_expr(upper))
+    checksum_ok = idnumber.check_char_expr(full.str.slice(0, 17)) == full.str.slice(17, 1)
+    birth = full.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    rules = [
+        ("id_excel_mangled", present & mangled),
+        ("id_bad_format", present & ~mangled & ~is18 & ~is15),
+        ("id_bad_checksum", is18 & ~checksum_ok),
+        ("id_bad_birth_date", (is18 | is15) & birth.is_null()),
+        ("id_lowercase_x", is18 & s.str.ends_with("x")),
+        ("id_15_digit", is15),
+    ]
+    return full, rules
+
+
+def _id_consistency(col: Column, checks: _Checks) -> None:
+    full = pl.col(col.name)
+    id_sex = pl.when(full.str.slice(16, 1).cast(pl.Int32, strict=False) % 2 == 1).then(pl.lit("1")).otherwise(pl.lit("2"))
+    id_birth = full.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    if col.sex_column:
+        checks.add("sex_contradicts_id", col, col.sex_column,
+                   full.is_not_null() & pl.col(col.sex_column).is_in(["1", "2"]) & (pl.col(col.sex_column) != id_sex))
+    if col.expected_sex:
+        checks.add("sex_contradicts_id", col, col.name, full.is_not_null() & (id_sex != col.expected_sex))
+    if col.birth_date_column:
+        checks.add("birth_date_contradicts_id", col, col.birth_date_column,
+                   id_birth.is_not_null() & pl.col(col.birth_date_column).is_not_null()
+                   & (pl.col(col.birth_date_column) != id_birth))
+
+
+def _duplicate_flags(extract: Extract) -> list[pl.Expr]:
+    """Second and later copies are flagged; the first copy stays."""
+    all_cols = [f"{c.name}__s" for c in extract.columns]
+    key = [f"{k}" for k in extract.unique_key]
+    key_present = pl.all_horizontal([pl.col(k).is_not_null() for k in key])
+    return [
+        (pl.int_range(pl.len()).over(all_cols) > 0).alias("__dup_row"),
+        ((pl.int_range(pl.len()).over(key) > 0) & key_present).alias("__dup_key"),
+    ]
+
+
+def _forms_denominator(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """A form item that is part of another (form_items.gen_base) must not exceed it."""
+    bases = {r["item_code"]: r["gen_base"] for r in read_seed("form_items") if r.get("gen_base")}
+    if not bases:
+        return frame.with_columns(pl.lit(False).alias("__num_gt_den"))
+    denominators = frame.select(
+        pl.col("item_code").alias("__base_item"), "township_code", "sex", "age_group", pl.col("value").alias("__base_value")
+    ).unique(subset=["__base_item", "township_code", "sex", "age_group"], keep="first")
+    joined = frame.with_columns(
+        pl.col("item_code").replace_strict(bases, default=None, return_dtype=pl.String).alias("__base_item")
+    ).join(denominators, on=["__base_item", "township_code", "sex", "age_group"], how="left", nulls_equal=False)
+    return joined.with_columns((pl.col("value") > pl.col("__base_value")).fill_null(False).alias("__num_gt_den"))
+
+
+def _collect_issues(frame: pl.DataFrame, checks: _Checks, extract: Extract) -> pl.DataFrame:
+    parts = []
+    for rule_id, column, column_name, condition in checks.items:
+        value = mask_value(column, pl.col(f"{column.name}__raw")) if column else pl.lit(None, dtype=pl.String)
+        hits = frame.filter(condition).select(
+            pl.col(ROW),
+            pl.lit(column_name).alias("column_name"),
+            pl.lit(rule_id).alias("rule_id"),
+            value.cast(pl.String).alias("value"),
+        )
+        if hits.height:
+            parts.append(hits)
+    issues = pl.concat(parts) if parts else pl.DataFrame(schema=_ISSUE_SCHEMA)
+    actions = {rid: spec[0] for rid, spec in RULES.items()}
+    return issues.with_columns(
+        pl.col("rule_id").replace_strict(actions, return_dtype=pl.String).alias("action")
+    ).sort(ROW, "rule_id")

@@ -1,0 +1,31 @@
+"""The working database as a Dagster resource: one place opens it, with the settings' path."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+from dagster import ConfigurableResource
+
+from dagster_project.config import get_settings
+from dagster_project.ingest.audit_tables import ensure_schema
+
+
+class WarehouseResource(ConfigurableResource):
+    """Opens `$MONITOR_DATA_DIR/work.duckdb` for writing (the pipeline is its only writer)."""
+
+    data_dir: str = ""  # empty: take MONITOR_DATA_DIR from the environment at run time
+
+    def path(self):
+        settings = get_settings()
+        return (settings.work_db if not self.data_dir else settings.work_db.__class__(self.data_dir) / "work.duckdb")
+
+    @contextmanager
+    def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        path = self.path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        try:
+            ensure_schema(con)
+            yield con
+        finally:
+            con.close()
