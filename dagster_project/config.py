@@ -83,7 +83,22 @@ class Settings:
         return key_file.read_text(encoding="utf-8").strip().encode("utf-8")
 
 
+def _load_dotenv() -> None:
+    """Read `.env` at the project root (if any) without overriding variables already set."""
+    env_file = PROJECT_ROOT / ".env"
+    if not env_file.exists():
+        return
+    for line in env_file.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        name, value = line.split("=", 1)
+        if value.strip():
+            os.environ.setdefault(name.strip(), value.strip().strip('"').strip("'"))
+
+
 def get_settings() -> Settings:
+    _load_dotenv()
     return Settings(
         raw_dir=_path_from_env("MONITOR_RAW_DIR", "raw"),
         data_dir=_path_from_env("MONITOR_DATA_DIR", "warehouse"),

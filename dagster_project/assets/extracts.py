@@ -10,7 +10,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 from dagster_project.config import get_settings
 from dagster_project.contracts import Extract, load_contracts
 from dagster_project.ingest.discovery import discover
-from dagster_project.ingest.loader import load_file
+from dagster_project.ingest.loader import load_file, record_unrecognised
 from dagster_project.resources import WarehouseResource
 
 DEPARTMENT_NAMES_ZH = {
@@ -80,5 +80,25 @@ def build_extract_asset(extract: Extract) -> AssetsDefinition:
     return _asset
 
 
+@asset(
+    key=AssetKey(["raw", "file_inventory"]),
+    group_name="raw_inventory",
+    description="报送文件清点：记录文件名不符合任何报送模板的文件，提示部门更正 / files matching no template.",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+)
+def raw_file_inventory(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    settings = get_settings()
+    contracts = load_contracts()
+    unrecognised = []
+    with warehouse.connect() as con:
+        for dropped in discover(settings.raw_dir, contracts):
+            if dropped.extract is None:
+                result = record_unrecognised(con, dropped, contracts)
+                context.log.warning(f"{result.source_file}: {result.message_zh} {result.message_en}")
+                unrecognised.append(result.source_file)
+    return MaterializeResult(metadata={"unrecognised_files": MetadataValue.json(unrecognised)})
+
+
 def build_extract_assets() -> list[AssetsDefinition]:
-    return [build_extract_asset(e) for e in load_contracts().extracts.values()]
+    return [raw_file_inventory, *(build_extract_asset(e) for e in load_contracts().extracts.values())]

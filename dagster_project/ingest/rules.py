@@ -76,7 +76,7 @@ def _normalised_text(raw: pl.Expr, column: Column) -> pl.Expr:
 
 def _date_expr(s: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """(parsed date, recognised format?, variant format?, excel serial?) for a normalised string."""
-    iso = s.str.extract_groups(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00:00(?:\.0+)?)?$")
+    iso = s.str.extract_groups(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]?00:00:00(?:\.0+)?)?$")
     slash = s.str.extract_groups(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
     compact = s.str.extract_groups(r"^(\d{4})(\d{2})(\d{2})$")
     chinese = s.str.extract_groups(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")

@@ -1,0 +1,46 @@
+"""What leaves the warehouse: the analysts' database and the export files."""
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from dagster_project.assets.dbt import monitoring_dbt_assets
+from dagster_project.config import get_settings
+from dagster_project.exports.indicator_tables import write_indicator_tables
+from dagster_project.publish import publish, readonly_hint
+
+MART_KEYS = [key for key in monitoring_dbt_assets.keys if "marts" in key.path or key.path[-1].startswith(("fct_", "dim_"))]
+
+
+@asset(
+    key=AssetKey(["published", "monitoring_duckdb"]),
+    deps=MART_KEYS,
+    group_name="outputs",
+    description="分析库 monitoring.duckdb：集市表、维度表、审计表的只读快照，原子替换发布。",
+    kinds={"duckdb"},
+    pool="duckdb_writer",
+)
+def analysts_database(context: AssetExecutionContext) -> MaterializeResult:
+    settings = get_settings()
+    copied = publish(settings, context.run_id)
+    hint = readonly_hint(settings.published_db)
+    context.log.info(hint)
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(settings.published_db)),
+            "tables": MetadataValue.json(copied),
+            "open_read_only": MetadataValue.md(f"```\n{hint}\n```"),
+        }
+    )
+
+
+@asset(
+    key=AssetKey(["exports", "indicator_tables"]),
+    deps=MART_KEYS,
+    group_name="outputs",
+    description="指标表导出（XLSX、CSV，中文表头在前，小数值单元格已保护）/ indicator tables export.",
+    kinds={"xlsx", "csv"},
+)
+def indicator_table_exports(context: AssetExecutionContext) -> MaterializeResult:
+    settings = get_settings()
+    files = write_indicator_tables(settings)
+    for f in files:
+        context.log.info(f"wrote {f}")
+    return MaterializeResult(metadata={"files": MetadataValue.json([str(f) for f in files])})

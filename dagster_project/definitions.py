@@ -1,0 +1,23 @@
+"""The one Dagster Definitions of the monitoring warehouse (loaded by workspace.yaml)."""
+from dagster import Definitions, define_asset_job, in_process_executor
+
+from dagster_project.assets.dbt import dbt_resource, monitoring_dbt_assets
+from dagster_project.assets.extracts import build_extract_assets
+from dagster_project.assets.outputs import analysts_database, indicator_table_exports
+from dagster_project.resources import WarehouseResource
+
+extract_assets = build_extract_assets()
+
+# The whole year's pipeline: load every extract, gate, build marts, publish, export.
+monitoring_job = define_asset_job(
+    "monitoring_job",
+    selection="*",
+    description="全流程：读取各部门报送文件 → 质量关卡 → dbt 指标集市 → 发布分析库 → 导出。",
+    executor_def=in_process_executor,  # one process: DuckDB admits one writer
+)
+
+defs = Definitions(
+    assets=[*extract_assets, monitoring_dbt_assets, analysts_database, indicator_table_exports],
+    jobs=[monitoring_job],
+    resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
+)

@@ -1,0 +1,1 @@
+"""Files that leave the warehouse: indicator tables, provincial submission, feedback, reports."""
