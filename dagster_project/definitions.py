@@ -1,12 +1,14 @@
 """The one Dagster Definitions of the monitoring warehouse (loaded by workspace.yaml)."""
 from dagster import Definitions, define_asset_job, in_process_executor
 
-from dagster_project.assets.dbt import dbt_resource, monitoring_dbt_assets
+from dagster_project.assets.dbt import build_dbt_assets, dbt_resource
 from dagster_project.assets.extracts import build_extract_assets
-from dagster_project.assets.outputs import analysts_database, indicator_table_exports
+from dagster_project.assets.quality_checks import build_quality_checks
+from dagster_project.assets.outputs import analysts_database, department_feedback, indicator_table_exports
 from dagster_project.resources import WarehouseResource
 
 extract_assets = build_extract_assets()
+dbt_steps = build_dbt_assets()
 
 # The whole year's pipeline: load every extract, gate, build marts, publish, export.
 monitoring_job = define_asset_job(
@@ -17,7 +19,8 @@ monitoring_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[*extract_assets, monitoring_dbt_assets, analysts_database, indicator_table_exports],
+    assets=[*extract_assets, *dbt_steps, analysts_database, indicator_table_exports, department_feedback],
+    asset_checks=build_quality_checks(),
     jobs=[monitoring_job],
     resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
 )

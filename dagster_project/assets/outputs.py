@@ -1,12 +1,18 @@
 """What leaves the warehouse: the analysts' database and the export files."""
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from dagster_project.assets.dbt import monitoring_dbt_assets
+from dagster_project.assets.dbt import dbt_step_groups
 from dagster_project.config import get_settings
+from dagster_project.contracts import load_contracts
+from dagster_project.exports.feedback import write_feedback_files
 from dagster_project.exports.indicator_tables import write_indicator_tables
 from dagster_project.publish import publish, readonly_hint
 
-MART_KEYS = [key for key in monitoring_dbt_assets.keys if "marts" in key.path or key.path[-1].startswith(("fct_", "dim_"))]
+# dagster-dbt keys models by name; the published marts are the fct_/dim_ models.
+MART_KEYS = sorted(
+    {AssetKey([name]) for names in dbt_step_groups().values() for name in names if name.startswith(("fct_", "dim_"))},
+    key=lambda k: k.path,
+)
 
 
 @asset(
@@ -43,4 +49,16 @@ def indicator_table_exports(context: AssetExecutionContext) -> MaterializeResult
     files = write_indicator_tables(settings)
     for f in files:
         context.log.info(f"wrote {f}")
+    return MaterializeResult(metadata={"files": MetadataValue.json([str(f) for f in files])})
+
+
+@asset(
+    key=AssetKey(["exports", "department_feedback"]),
+    deps=[AssetKey(["raw", e]) for e in load_contracts().extracts],
+    group_name="outputs",
+    description="各部门反馈文件：逐行列出被隔离或提示的问题及修改建议 / per-department feedback workbooks.",
+    kinds={"xlsx"},
+)
+def department_feedback(context: AssetExecutionContext) -> MaterializeResult:
+    files = write_feedback_files(get_settings())
     return MaterializeResult(metadata={"files": MetadataValue.json([str(f) for f in files])})

@@ -1,5 +1,20 @@
-"""The project's own exceptions: each names the file (and row where it applies) and says what to fix."""
+"""The project's own exceptions: each names the file (and row where it applies) and says what to fix.
+
+Messages end up in audit.file_loads, the feedback workbooks and the Dagster
+log, so they must never carry a citizen ID number in clear: anything built
+from file content goes through `redact_identifiers` first.
+"""
 from __future__ import annotations
+
+import re
+
+# 15-digit (old) and 18-digit citizen ID numbers, and Excel's scientific rendering of them.
+_ID_LIKE = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{9}(?:[0-9]{2}[0-9Xx])?(?![0-9])|[0-9]\.[0-9]+[Ee]\+?1[5-9]")
+
+
+def redact_identifiers(text: str) -> str:
+    """Mask anything shaped like an ID number: keep the 6-digit area code, star the rest."""
+    return _ID_LIKE.sub(lambda m: (m.group(1) or "") + "************", text or "")
 
 
 class IngestError(Exception):
@@ -7,11 +22,16 @@ class IngestError(Exception):
 
 
 class ExtractFileError(IngestError):
-    """A whole file cannot be read as a table (empty, not a CSV/XLSX, binary, ...)."""
+    """A whole file cannot be read as a table (empty, not a CSV/XLSX, binary, ...).
 
-    def __init__(self, file: str, rule_id: str, message_zh: str, message_en: str):
+    `line` is the row (as a clerk counts it, header = 1) where the problem was found, if any.
+    """
+
+    def __init__(self, file: str, rule_id: str, message_zh: str, message_en: str, line: int | None = None):
         self.file = file
         self.rule_id = rule_id
-        self.message_zh = message_zh
-        self.message_en = message_en
-        super().__init__(f"{file}: [{rule_id}] {message_zh} / {message_en}")
+        self.message_zh = redact_identifiers(message_zh)
+        self.message_en = redact_identifiers(message_en)
+        self.line = line
+        where = f" (line {line})" if line is not None else ""
+        super().__init__(f"{file}{where}: [{rule_id}] {self.message_zh} / {self.message_en}")

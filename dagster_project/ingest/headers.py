@@ -25,11 +25,22 @@ class HeaderMapping:
     duplicated: list[str]             # header texts mapped to a column already taken
 
 
-def map_headers(extract: Extract, header: list[str]) -> HeaderMapping:
+def _alias_map(extract: Extract) -> dict[str, str]:
     alias_to_column: dict[str, str] = {}
     for col in extract.columns:
         for alias in col.aliases():
             alias_to_column.setdefault(normalise_header(alias), col.name)
+    return alias_to_column
+
+
+def header_matcher(extract: Extract):
+    """header text -> canonical column or None; the reader uses it to find the header row."""
+    alias_to_column = _alias_map(extract)
+    return lambda text: alias_to_column.get(normalise_header(text))
+
+
+def map_headers(extract: Extract, header: list[str]) -> HeaderMapping:
+    alias_to_column = _alias_map(extract)
     field_of: dict[str, str] = {}
     unknown, duplicated = [], []
     for i, text in enumerate(header):

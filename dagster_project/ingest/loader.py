@@ -9,7 +9,10 @@ rolls back everything, so nothing is ever half-loaded.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
+import logging
+import traceback
 from dataclasses import dataclass, field
 
 import duckdb
@@ -19,11 +22,13 @@ from dagster_project.contracts import Contracts, Extract
 from dagster_project.ingest import idnumber
 from dagster_project.ingest.audit_tables import ensure_schema
 from dagster_project.ingest.discovery import DroppedFile, sha256_of
-from dagster_project.ingest.errors import ExtractFileError
-from dagster_project.ingest.headers import map_headers
+from dagster_project.ingest.errors import ExtractFileError, redact_identifiers
+from dagster_project.ingest.headers import header_matcher, map_headers
 from dagster_project.ingest.reader import ROW, RawTable, read_file
 from dagster_project.ingest.rule_texts import RULES
 from dagster_project.ingest.rules import apply_rules
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -80,10 +85,30 @@ def load_file(
     contracts: Contracts,
     hmac_key: bytes,
 ) -> LoadResult:
-    """Load `dropped` unless the same bytes are already current for its partition."""
+    """Load `dropped` unless the same bytes are already current for its partition.
+
+    Whatever a file holds, this returns: a failure nobody foresaw is recorded as a
+    rejection (`internal_error`) so one bad file never stops the others. Only the
+    exception's type is recorded (its text could quote the file's content).
+    """
     ensure_schema(con)
-    if dropped.extract is None:
+    if dropped.extract is None or dropped.blocked:
         return record_unrecognised(con, dropped, contracts)
+    try:
+        return _load_file(con, dropped, contracts, hmac_key)
+    except Exception as exc:
+        log.error("%s: internal error %s while loading\n%s", dropped.relative, type(exc).__name__,
+                  "".join(traceback.format_tb(exc.__traceback__)))
+        try:
+            sha = sha256_of(dropped.path)
+        except OSError:
+            sha = hashlib.sha256(dropped.relative.encode("utf-8")).hexdigest()
+        zh = f"文件处理时发生内部错误（{type(exc).__name__}），未入库；已记录，请联系数据仓库管理员。"
+        en = f"Internal error while processing the file ({type(exc).__name__}); not loaded. Reported to the warehouse team."
+        return _record_file_rejection(con, dropped, contracts, sha, make_load_id(dropped, sha), "internal_error", zh, en)
+
+
+def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes) -> LoadResult:
     extract = dropped.extract
     sha = sha256_of(dropped.path)
     load_id = make_load_id(dropped, sha)
@@ -91,6 +116,8 @@ def load_file(
     current = con.execute(
         f"SELECT source_file FROM audit.file_loads WHERE {where} AND is_current AND sha256 = ?", [*params, sha]
     ).fetchone()
+    if current and current[0] != dropped.relative:
+        return _record_duplicate_name(con, dropped, contracts, sha, load_id, current[0])
     if current:
         return LoadResult(dropped.relative, extract.name, dropped.period_year, "unchanged", load_id,
                           message_zh=f"与已入库文件 {current[0]} 内容相同，跳过。",
@@ -102,7 +129,7 @@ def load_file(
     ).fetchone()
 
     try:
-        table = read_file(dropped.path, sheet_hint=extract.name)
+        table = read_file(dropped.path, sheet_hint=extract.name, header_matcher=header_matcher(extract))
     except ExtractFileError as err:
         return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh, err.message_en)
 
@@ -112,24 +139,32 @@ def load_file(
         return _reject_all_rows(con, dropped, contracts, table, sha, load_id, "duplicate_file", zh, en, other[0])
 
     mapping = map_headers(extract, table.header)
+    unknown = [redact_identifiers(h) for h in mapping.unknown]
     if mapping.missing_required:
         missing = ", ".join(mapping.missing_required)
         zh = f"缺少必需列：{missing}（表头可用英文或中文，见数据报送模板），整份文件未入库。"
         en = f"Missing required column(s): {missing}; the whole file was rejected."
+        if unknown:
+            shown = "、".join(f"“{h[:30]}”" for h in unknown[:10])
+            zh += f"表头中未识别的列：{shown}（是否改了列名？）"
+            en += " Unrecognised header(s): " + ", ".join(f"'{h[:30]}'" for h in unknown[:10]) + " (renamed?)"
+        if table.header_row != 1:
+            zh += f"（表头在第{table.header_row}行）"
+            en += f" (header on row {table.header_row})"
         return _reject_all_rows(con, dropped, contracts, table, sha, load_id, "missing_required_column", zh, en, missing)
 
     result = apply_rules(extract, table, mapping, contracts, dropped.period_year)
-    issues = _with_ragged(result.issues, table)
+    issues = _with_reader_issues(result.issues, table, mapping)
     quarantined_rows = issues.filter(pl.col("action") == "quarantine").select(ROW).unique()
     good = result.typed.join(quarantined_rows, on=ROW, how="anti")
 
     notes = list(table.notes)
-    if mapping.unknown:
-        notes.append("ignored columns: " + ", ".join(mapping.unknown))
+    if unknown:
+        notes.append("ignored columns: " + ", ".join(unknown))
     if mapping.missing_optional:
         notes.append("absent optional columns: " + ", ".join(mapping.missing_optional))
     if mapping.duplicated:
-        notes.append("duplicate header(s) ignored: " + ", ".join(mapping.duplicated))
+        notes.append("duplicate header(s) ignored: " + ", ".join(redact_identifiers(h) for h in mapping.duplicated))
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -162,17 +197,31 @@ def load_file(
                       loaded, quarantined, flagged, status_zh, status_en, by_rule)
 
 
-def _with_ragged(issues: pl.DataFrame, table: RawTable) -> pl.DataFrame:
-    if table.ragged.height == 0:
+def _with_reader_issues(issues: pl.DataFrame, table: RawTable, mapping) -> pl.DataFrame:
+    """Add the reader's findings: lines that are not rows (quarantined) and findings on kept rows.
+
+    A cell finding (formula without value, error cell, filled merged cell) counts only in a
+    column the contract uses; it is reported under the contract's column name.
+    """
+    actions = {rid: spec[0] for rid, spec in RULES.items()}
+    parts = [issues]
+    if table.rejected_lines.height:
+        parts.append(table.rejected_lines.select(
+            pl.col(ROW), pl.lit("*").alias("column_name"), "rule_id", "value",
+            pl.col("rule_id").replace_strict(actions, default="quarantine", return_dtype=pl.String).alias("action"),
+        ))
+    if table.row_issues.height:
+        column_of = {f: c for c, f in mapping.field_of.items()}
+        found = table.row_issues.with_columns(
+            pl.col("field").replace_strict(column_of, default=None, return_dtype=pl.String).alias("column_name")
+        ).filter(pl.col("field").is_null() | pl.col("column_name").is_not_null())
+        parts.append(found.select(
+            pl.col(ROW), pl.col("column_name").fill_null("*"), "rule_id", "value",
+            pl.col("rule_id").replace_strict(actions, default="quarantine", return_dtype=pl.String).alias("action"),
+        ))
+    if len(parts) == 1:
         return issues
-    ragged = table.ragged.select(
-        pl.col(ROW),
-        pl.lit("*").alias("column_name"),
-        pl.lit("field_count_mismatch").alias("rule_id"),
-        (pl.col("n_fields").cast(pl.String) + pl.lit(f" fields, header has {len(table.header)}")).alias("value"),
-        pl.lit("quarantine").alias("action"),
-    )
-    return pl.concat([issues, ragged]).sort(ROW)
+    return pl.concat([p.select(issues.columns).cast(issues.schema) for p in parts]).sort(ROW, "rule_id")
 
 
 def _insert_rows(con, extract: Extract, dropped: DroppedFile, sha: str, load_id: str, key: bytes) -> None:
@@ -187,10 +236,13 @@ def _insert_rows(con, extract: Extract, dropped: DroppedFile, sha: str, load_id:
         "$load_id AS _load_id", "$source_file AS _source_file", "$sha AS _source_sha256",
         f"{ROW} AS _row_number", "$period_year::INTEGER AS _period_year", "$source_department AS _source_department",
     ]
+    params = {"load_id": load_id, "source_file": dropped.relative, "sha": sha,
+              "period_year": dropped.period_year, "source_department": dropped.source_department}
+    if any(col.type == "id_number" for col in extract.columns):
+        params |= {"ipad": ipad, "opad": opad}  # DuckDB refuses named parameters the SQL does not use
     con.execute(
         f"INSERT INTO {extract.raw_table} BY NAME SELECT {', '.join(select)} FROM incoming_rows ORDER BY {ROW}",
-        {"ipad": ipad, "opad": opad, "load_id": load_id, "source_file": dropped.relative, "sha": sha,
-         "period_year": dropped.period_year, "source_department": dropped.source_department},
+        params,
     )
 
 
@@ -244,6 +296,13 @@ def _write_issues(con, issues: pl.DataFrame, dropped: DroppedFile, load_id: str)
         con.unregister("incoming_issues")
 
 
+def _size(dropped: DroppedFile) -> int | None:
+    try:
+        return dropped.path.stat().st_size
+    except OSError:
+        return None
+
+
 def _write_ledger(con, dropped, contracts, sha, load_id, table: RawTable | None, loaded, quarantined, flagged,
                   status, zh, en, notes) -> None:
     if status == "loaded":
@@ -253,7 +312,7 @@ def _write_ledger(con, dropped, contracts, sha, load_id, table: RawTable | None,
         "INSERT INTO audit.file_loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [load_id, dropped.extract.name if dropped.extract else None,
          dropped.extract.department if dropped.extract else dropped.path.parent.name,
-         dropped.source_department, dropped.period_year, dropped.relative, sha, dropped.path.stat().st_size,
+         dropped.source_department, dropped.period_year, dropped.relative, sha, _size(dropped),
          table.encoding if table else None, table.file_format if table else None,
          table.rows_read if table else 0, loaded, quarantined, flagged, status, status == "loaded",
          zh, en, json.dumps(notes, ensure_ascii=False) if notes else None, contracts.version,
@@ -277,7 +336,7 @@ def _record_file_rejection(con, dropped, contracts, sha, load_id, rule_id, zh, e
 
 def _reject_all_rows(con, dropped, contracts, table: RawTable, sha, load_id, rule_id, zh, en, value) -> LoadResult:
     """The file is readable but unusable as a whole: every row is quarantined, the partition is untouched."""
-    rows = pl.concat([table.rows.select(ROW), table.ragged.select(ROW)]).sort(ROW)
+    rows = pl.concat([table.rows.select(ROW), table.rejected_lines.select(ROW)]).sort(ROW)
     issues = rows.with_columns(
         pl.lit("*").alias("column_name"), pl.lit(rule_id).alias("rule_id"),
         pl.lit(str(value)).alias("value"), pl.lit("quarantine").alias("action"),
@@ -296,19 +355,41 @@ def _reject_all_rows(con, dropped, contracts, table: RawTable, sha, load_id, rul
                       table.rows_read, 0, rows.height, 0, zh, en, {rule_id: rows.height})
 
 
+def _record_duplicate_name(con, dropped: DroppedFile, contracts, sha, load_id, loaded_as: str) -> LoadResult:
+    """The same bytes are already current for this partition under another name: record, do not reload."""
+    zh = f"与已入库文件 {loaded_as} 内容完全相同（同一文件重复报送），未重复入库。"
+    en = f"Identical to the loaded file {loaded_as} (the same file sent twice); not loaded again."
+    dup_id = f"{load_id}-dup-{hashlib.sha256(dropped.relative.encode('utf-8')).hexdigest()[:8]}"
+    exists = con.execute("SELECT 1 FROM audit.file_loads WHERE load_id = ?", [dup_id]).fetchone()
+    if not exists:
+        _write_ledger(con, dropped, contracts, sha, dup_id, None, 0, 0, 0, "duplicate_file", zh, en,
+                      [f"duplicate_file: same content as {loaded_as}"])
+    return LoadResult(dropped.relative, dropped.extract.name, dropped.period_year, "duplicate_file", dup_id,
+                      message_zh=zh, message_en=en)
+
+
 def record_unrecognised(con, dropped: DroppedFile, contracts: Contracts) -> LoadResult:
-    sha = sha256_of(dropped.path)
+    if dropped.blocked:
+        # Never open it: a link may point anywhere on the machine.
+        sha, size = None, None
+        key = hashlib.sha256(dropped.relative.encode("utf-8")).hexdigest()
+        zh = f"{dropped.relative} 是指向报送目录之外（或不存在）的链接，出于安全未读取；请把文件本身放入报送目录。"
+        en = f"{dropped.relative} is a link to a place outside MONITOR_RAW_DIR (or to nothing); not read, for safety."
+    else:
+        sha = key = sha256_of(dropped.path)
+        size = dropped.path.stat().st_size
+        zh = (f"文件名 {dropped.relative} 不符合报送模板（应为 <部门>/<报表>_<年份>.csv 或 .xlsx），未处理。")
+        en = f"File name {dropped.relative} matches no template (<department>/<extract>_<YYYY>.csv|xlsx); not processed."
     exists = con.execute(
-        "SELECT 1 FROM audit.file_loads WHERE sha256 = ? AND source_file = ? AND status = 'unrecognised'",
+        "SELECT 1 FROM audit.file_loads WHERE sha256 IS NOT DISTINCT FROM ? AND source_file = ? AND status = 'unrecognised'",
         [sha, dropped.relative],
     ).fetchone()
-    zh = (f"文件名 {dropped.relative} 不符合报送模板（应为 <部门>/<报表>_<年份>.csv 或 .xlsx），未处理。")
-    en = f"File name {dropped.relative} matches no template (<department>/<extract>_<YYYY>.csv|xlsx); not processed."
     if not exists:
         con.execute(
             "INSERT INTO audit.file_loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [f"unrecognised-{sha[:12]}", None, dropped.path.parent.name, None, None, dropped.relative, sha,
-             dropped.path.stat().st_size, None, None, 0, 0, 0, 0, "unrecognised", False, zh, en, None,
+            [f"unrecognised-{key[:12]}", None, dropped.path.parent.name, None, None, dropped.relative, sha,
+             size, None, None, 0, 0, 0, 0, "unrecognised", False, zh, en,
+             json.dumps([dropped.blocked]) if dropped.blocked else None,
              contracts.version, dt.datetime.now().replace(microsecond=0)],
         )
     return LoadResult(dropped.relative, None, None, "unrecognised", None, message_zh=zh, message_en=en)

@@ -3,108 +3,283 @@
 Every cell stays text here: typing happens in rules.py, where a value that
 does not parse becomes a quarantined row with a reason instead of an
 exception. Each data row keeps `_row_number`, the row number a clerk sees in
-Excel or a text editor (header = row 1), so feedback can point at it.
+Excel or a text editor (first line = row 1), so feedback can point at it.
 
-CSV parsing is done with polars on whole lines: one vectorised split for the
-ordinary lines, Python's csv module only for the few lines with quotes. This
-gives exact row numbers and lets rows with too many or too few fields be
-quarantined one by one instead of failing the file.
+What the reader promises (tests/test_hostile_files.py, tests/test_properties.py):
+  * it raises nothing but `ExtractFileError` (the file as a whole cannot be
+    read as a table: empty, binary, PDF, header only, ...), each naming the
+    file, the rule and, where it applies, the line;
+  * everything else is decided line by line: a line that cannot be a row
+    (wrong number of fields, undecodable bytes, control characters, longer
+    than MAX_LINE_CHARS, a repeated header) goes to `rejected_lines` with a
+    rule id, and findings on rows that are kept (a line in the minority
+    encoding of a mixed file, a formula without a cached value, a filled
+    merged cell, ...) go to `row_issues`; the loader turns both into
+    audit.quarantine / audit.row_flags rows, so rows read = rows loaded +
+    rows quarantined still holds.
+
+CSV parsing is done with polars on whole lines of a clean UTF-8 copy (see
+encoding.py): one vectorised split for the ordinary lines, Python's csv module
+only for the few lines with quotes. A quoted cell holding a line break is not
+joined back: its two halves are quarantined as field-count mismatches.
+
+The header is the first non-blank row, unless the caller passes
+`header_matcher` (header text → contract column or None): then the row among
+the first HEADER_SCAN_ROWS rows (or pair of rows, for two-level headers under
+merged group titles such as 母亲 over 身份证号 | 出生日期) that names the
+most contract columns is the header, and title rows above it are skipped.
+
+XLSX: the sheet named like the extract (or like the file) wins, else the first
+visible sheet. Formula cells are read through their cached values; a formula
+with no cached value or an error value (#DIV/0!, #REF!) is reported on its row.
+Merged cells are filled with their top-left value. A number of 15 or more
+digits (an ID number typed into a numeric cell, which Excel keeps to 15
+significant digits) is passed on in Excel's scientific form so the ID rules
+recognise it as mangled instead of pseudonymising a wrong number.
 """
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
+import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
 
 import polars as pl
 
-from dagster_project.ingest.encoding import detect_encoding, to_utf8
-from dagster_project.ingest.errors import ExtractFileError
+from dagster_project.ingest.encoding import CONTROL_PICTURES, sniff_utf16, transcode
+from dagster_project.ingest.errors import ExtractFileError, redact_identifiers
 
 ROW = "_row_number"
 CANDIDATE_SEPARATORS = (",", "\t", ";", "|")
-_LINE_SEPARATOR = "\x1f"  # a byte that never appears in department CSVs, so each line is one field
+_LINE_SEPARATOR = "\x1f"  # encoding.transcode replaces every control character, so no line holds it
+MAX_LINE_CHARS = 100_000  # a department row is a few hundred characters; longer lines are not rows
+HEADER_SCAN_ROWS = 10
+MAX_SHEET_XML_BYTES = 4 * 1024**3  # uncompressed worksheet size above which a workbook is refused
+_XML_CHUNK = 4 * 1024 * 1024
+
+HeaderMatcher = Callable[[str], "str | None"]
+_ISSUE_SCHEMA = {ROW: pl.Int64, "field": pl.String, "rule_id": pl.String, "value": pl.String}
+_LINE_SCHEMA = {ROW: pl.Int64, "rule_id": pl.String, "value": pl.String}
 
 
 @dataclass
 class RawTable:
-    """A file's header and rows as text, plus the rows that could not be split into fields."""
+    """A file's header and rows as text, plus the lines that could not become rows."""
 
     header: list[str]
     rows: pl.DataFrame                      # columns f0..fN (str) + _row_number
-    ragged: pl.DataFrame                    # _row_number, n_fields: rows with the wrong field count
+    rejected_lines: pl.DataFrame            # _row_number, rule_id, value: lines that are not rows (quarantined)
     encoding: str
     file_format: str
     notes: list[str] = field(default_factory=list)
+    row_issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_ISSUE_SCHEMA))
+    # _row_number, field (f3, or None for the whole row), rule_id, value: findings on kept rows
+    header_row: int = 1
 
     @property
     def rows_read(self) -> int:
-        return self.rows.height + self.ragged.height
+        return self.rows.height + self.rejected_lines.height
+
+    @property
+    def ragged(self) -> pl.DataFrame:
+        """Backwards-compatible name for the lines that could not be split into the header's fields."""
+        return self.rejected_lines
 
 
 def field_names(n: int) -> list[str]:
     return [f"f{i}" for i in range(n)]
 
 
-def _file_error(path: Path, rule: str, zh: str, en: str) -> ExtractFileError:
-    return ExtractFileError(path.name, rule, zh, en)
+def _file_error(path: Path, rule: str, zh: str, en: str, line: int | None = None) -> ExtractFileError:
+    return ExtractFileError(path.name, rule, zh, en, line)
 
 
-def _sniff_kind(path: Path) -> str:
-    """What the bytes say the file is, whatever its extension claims."""
-    with path.open("rb") as fh:
-        head = fh.read(8192)
+# --------------------------------------------------------------------------------------------- sniffing
+_NOT_A_TABLE = (
+    (b"%PDF", "PDF文档", "a PDF document"),
+    (b"\x89PNG", "PNG图片", "a PNG image"),
+    (b"\xff\xd8\xff", "JPEG图片", "a JPEG image"),
+    (b"GIF8", "GIF图片", "a GIF image"),
+    (b"\x1f\x8b", "gzip压缩包", "a gzip archive"),
+    (b"Rar!", "RAR压缩包", "a RAR archive"),
+    (b"7z\xbc\xaf", "7z压缩包", "a 7z archive"),
+    (b"{\\rtf", "RTF文档", "an RTF document"),
+)
+_MARKUP = (b"<html", b"<!doctype html", b"<?xml", b"<table", b"<head", b"<body")
+
+
+def _sniff_kind(path: Path) -> tuple[str, str | None]:
+    """What the bytes say the file is, whatever its extension claims: ('csv'|'xlsx', encoding hint)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(8192)
+    except OSError as exc:
+        raise _file_error(path, "file_unreadable", f"文件无法读取（{type(exc).__name__}），请重新报送。",
+                          f"The file cannot be read ({type(exc).__name__}).") from exc
     if not head:
         raise _file_error(path, "empty_file", "文件为空（0字节），请重新导出后报送。", "The file is empty (0 bytes).")
     if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
+        return "xlsx", None
     if head.startswith(b"\xd0\xcf\x11\xe0"):
+        if _is_encrypted_ole(path):
+            raise _file_error(
+                path, "xlsx_encrypted", "Excel文件设置了打开密码（已加密），请取消密码后重新报送。",
+                "The workbook is password-protected (encrypted); remove the password and send it again.",
+            )
         raise _file_error(
             path, "xls_not_supported",
             "文件是旧版Excel（.xls）格式，请另存为.xlsx或CSV后报送。",
             "Old binary Excel (.xls) is not accepted; save as .xlsx or CSV.",
         )
-    if head.startswith((b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"Rar!", b"7z\xbc\xaf")):
+    for magic, zh, en in _NOT_A_TABLE:
+        if head.startswith(magic):
+            raise _file_error(
+                path, "not_a_table",
+                f"文件不是CSV或Excel表格，而是{zh}，请报送数据表。",
+                f"The file is not a CSV or Excel table but {en}.",
+            )
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(_MARKUP):
         raise _file_error(
             path, "not_a_table",
-            "文件不是CSV或Excel表格（可能是PDF、图片或压缩包），请报送数据表。",
-            "The file is not a CSV or Excel table (PDF, image or archive?).",
+            "文件是网页（HTML/XML）格式，不是CSV或Excel表格（有的系统导出的“Excel”其实是网页）；请用Excel打开后另存为.xlsx。",
+            "The file is HTML/XML (a web page saved as 'Excel'?), not a CSV or XLSX table; open it in Excel and save as .xlsx.",
         )
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "csv", None
+    utf16 = sniff_utf16(head)
+    if utf16:
+        return "csv", utf16
     text_like = sum(b >= 0x20 or b in (9, 10, 13) for b in head)
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")) or text_like < 0.9 * len(head):
+    if head.count(0) > max(2, len(head) // 200) or text_like < 0.9 * len(head):
         raise _file_error(
             path, "binary_garbage",
             "文件内容不是文本表格（含大量二进制字节），请检查导出方式。",
             "The file content is binary, not a text table.",
         )
-    return "csv"
+    return "csv", None
 
 
-def read_file(path: Path, sheet_hint: str | None = None) -> RawTable:
+def _is_encrypted_ole(path: Path) -> bool:
+    """An encrypted XLSX is an OLE container with an 'EncryptionInfo' stream."""
+    marker = "EncryptionInfo".encode("utf-16-le")
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(32 * 1024 * 1024)
+    except OSError:
+        return False
+    return marker in data
+
+
+# --------------------------------------------------------------------------------------------- entry point
+def read_file(
+    path: Path,
+    sheet_hint: str | None = None,
+    header_matcher: HeaderMatcher | None = None,
+) -> RawTable:
     """Read `path` as a table of strings; raise ExtractFileError when no table can be read at all."""
-    kind = _sniff_kind(path)
-    table = _read_xlsx(path, sheet_hint) if kind == "xlsx" else _read_csv(path)
+    kind, hint = _sniff_kind(path)
+    try:
+        table = _read_xlsx(path, sheet_hint, header_matcher) if kind == "xlsx" else _read_csv(path, hint, header_matcher)
+    except ExtractFileError:
+        raise
+    except (OSError, MemoryError) as exc:
+        raise _file_error(path, "file_unreadable", f"文件无法读取（{type(exc).__name__}），请重新报送。",
+                          f"The file cannot be read ({type(exc).__name__}).") from exc
+    except Exception as exc:  # a parser failure we did not foresee: never let it escape unexplained
+        raise _file_error(
+            path, "unreadable_table", f"文件无法解析为表格（{type(exc).__name__}），请重新导出为UTF-8 CSV或.xlsx后报送。",
+            f"The file could not be parsed as a table ({type(exc).__name__}); export it again as UTF-8 CSV or .xlsx.",
+        ) from exc
     suffix = path.suffix.lower().lstrip(".")
     if suffix in ("csv", "xlsx", "txt") and suffix != kind and not (suffix == "txt" and kind == "csv"):
         table.notes.append(f"extension_mismatch: file says .{suffix} but its content is {kind}")
-    if not table.header or all(not h for h in table.header):
-        raise _file_error(path, "no_header", "文件没有表头行。", "The file has no header row.")
+    if not table.header or all(not (h or "").strip() for h in table.header):
+        raise _file_error(path, "no_header", "文件没有表头行。", "The file has no header row.", table.header_row)
     if table.rows_read == 0:
         raise _file_error(
             path, "header_only", "文件只有表头，没有数据行；如本年度确无数据，请在报送说明中注明。",
-            "The file has a header but no data rows.",
+            "The file has a header but no data rows.", table.header_row,
         )
     return table
 
 
-def _read_csv(path: Path) -> RawTable:
-    encoding = detect_encoding(path)
+# --------------------------------------------------------------------------------------------- header search
+def _norm_cell(value: object) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _combine(upper: str, lower: str) -> list[str]:
+    """Header texts a column of a two-row header may mean, most specific first."""
+    if not upper or upper == lower:
+        return [lower]
+    if not lower:
+        return [upper]
+    return [upper + lower, lower, upper]
+
+
+def _choose_header(
+    grid: list[tuple[int, list[str]]], matcher: HeaderMatcher | None, ffill_upper: bool
+) -> tuple[int, int, list[str]]:
+    """(first header row, last header row, header texts) among the first rows of `grid` ((row number, cells))."""
+    first_row, first_cells = grid[0]
+    if matcher is None:
+        return first_row, first_row, first_cells
+
+    def score(cells: list[str]) -> int:
+        return len({c for c in (matcher(t) for t in cells if t) if c})
+
+    best = (score(first_cells), 0, first_row, first_row, first_cells)  # (score, -rows used, ...)
+    for i, (row, cells) in enumerate(grid[:HEADER_SCAN_ROWS]):
+        s = score(cells)
+        if s > best[0]:
+            best = (s, 0, row, row, cells)
+        if i == 0:
+            continue
+        upper_row, upper = grid[i - 1]
+        width = max(len(upper), len(cells))
+        upper = upper + [""] * (width - len(upper))
+        lower = cells + [""] * (width - len(cells))
+        if ffill_upper:  # a CSV keeps a merged group title in its first column only
+            filled, last = [], ""
+            for u, low in zip(upper, lower):
+                last = u or (last if low else "")
+                filled.append(last)
+            upper = filled
+        combined = []
+        for u, low in zip(upper, lower):
+            options = _combine(u, low)
+            combined.append(next((o for o in options if matcher(o)), options[0]))
+        s = score(combined)
+        if s > best[0]:
+            best = (s, -1, upper_row, row, combined)
+    return best[2], best[3], best[4]
+
+
+def _header_note(first: int, last: int) -> list[str]:
+    if first == 1 and last == 1:
+        return []
+    rows = f"row {first}" if first == last else f"rows {first}-{last}"
+    skipped = f"; rows 1-{first - 1} above it (titles) were skipped" if first > 1 else ""
+    return [f"header found on {rows}{skipped}"]
+
+
+# --------------------------------------------------------------------------------------------- CSV
+def _read_csv(path: Path, hint: str | None, matcher: HeaderMatcher | None) -> RawTable:
     with tempfile.TemporaryDirectory(prefix="ingest_") as tmp:
-        utf8_path = to_utf8(path, encoding, Path(tmp) / "utf8.csv")
+        decoded = transcode(path, Path(tmp) / "utf8.csv", hint)
+        size = decoded.path.stat().st_size
+        if size == 0:
+            raise _file_error(path, "empty_file", "文件没有任何内容行。", "The file has no non-blank lines.")
+        with decoded.path.open("rb") as fh:
+            fh.seek(size - 1)
+            unterminated = fh.read(1) != b"\n"
         lines = pl.read_csv(
-            utf8_path,
+            decoded.path,
             has_header=False,
             separator=_LINE_SEPARATOR,
             quote_char=None,
@@ -113,17 +288,81 @@ def _read_csv(path: Path) -> RawTable:
             row_index_name=ROW,
             row_index_offset=1,
         )
+    physical_lines = lines.height
     lines = lines.with_columns(pl.col(ROW).cast(pl.Int64)).filter(
         pl.col("line").is_not_null() & (pl.col("line").str.strip_chars() != "")
     )
     if lines.height == 0:
         raise _file_error(path, "empty_file", "文件没有任何内容行。", "The file has no non-blank lines.")
-    header_line = lines["line"][0]
-    separator = max(CANDIDATE_SEPARATORS, key=header_line.count)
-    header = next(csv.reader([header_line], delimiter=separator))
-    data = lines.slice(1)
+    last_line = lines[ROW].max()
+    unterminated = unterminated and last_line == physical_lines
+    issues = pl.DataFrame(
+        {ROW: [i[0] for i in decoded.line_issues], "rule_id": [i[1] for i in decoded.line_issues],
+         "value": [i[2] for i in decoded.line_issues]},
+        schema=_LINE_SCHEMA,
+    )
+    undecodable = issues.filter(pl.col("rule_id").is_in(["undecodable_line", "truncated_line"]))
+
+    # The header: among the first lines that decoded cleanly.
+    head = lines.join(undecodable, on=ROW, how="anti").head(HEADER_SCAN_ROWS + 1)
+    if head.height == 0:
+        raise _file_error(path, "encoding_unknown", "文件的所有行都无法解码。", "No line of the file can be decoded.", 1)
+    grid = []
+    for row, line in zip(head[ROW].to_list(), head["line"].to_list()):
+        if len(line) > MAX_LINE_CHARS:
+            if not grid:
+                raise _file_error(
+                    path, "header_too_long",
+                    f"第{row}行长达{len(line):,}个字符，不是表头；文件可能没有换行符或不是表格。",
+                    f"Line {row} is {len(line):,} characters long: not a header (no line breaks, or not a table?).", row,
+                )
+            break
+        sep = max(CANDIDATE_SEPARATORS, key=line.count)
+        grid.append((row, next(csv.reader([line], delimiter=sep), []), sep))
+    first, last, header = _choose_header([(r, c) for r, c, _ in grid], matcher, ffill_upper=True)
+    separator = next(s for r, _, s in grid if r == last)
+    header_line = lines.filter(pl.col(ROW) == last)["line"][0]
+    if re.search(CONTROL_PICTURES, header_line) or "\ufffd" in header_line:
+        raise _file_error(path, "binary_garbage", "表头行含有二进制或控制字符，文件可能已损坏。",
+                          "The header line contains binary or control characters; the file looks damaged.", last)
+    header = [h.replace("\ufeff", "") for h in header]
+    notes = list(decoded.notes) + _header_note(first, last)
+
+    data = lines.filter(pl.col(ROW) > last)
+    blank = f"^[\\s{re.escape(separator)}\"]*$"  # rows of empty cells (",,,,") are blank lines
+    data = data.filter(~pl.col("line").str.contains(blank))
+
+    # Lines that cannot be rows.
+    rejected = [undecodable.join(data.select(ROW), on=ROW, how="semi")]
+    data = data.join(undecodable, on=ROW, how="anti")
+    too_long = data.filter(pl.col("line").str.len_chars() > MAX_LINE_CHARS)
+    rejected.append(too_long.select(ROW, pl.lit("line_too_long").alias("rule_id"),
+                                    (pl.col("line").str.len_chars().cast(pl.String) + " characters").alias("value")))
+    data = data.filter(pl.col("line").str.len_chars() <= MAX_LINE_CHARS)
+    control = data.filter(pl.col("line").str.contains(CONTROL_PICTURES))
+    if control.height:
+        found = control["line"].str.extract(f"({CONTROL_PICTURES})", 1).to_list()
+        detail = [f"U+{ord(c) - 0x2400 if ord(c) < 0x2421 else 0x7f:04X} control character" for c in found]
+        rejected.append(pl.DataFrame({ROW: control[ROW], "rule_id": "control_characters", "value": detail},
+                                     schema=_LINE_SCHEMA))
+        data = data.join(control.select(ROW), on=ROW, how="anti")
+    repeated = data.filter(pl.col("line").str.strip_chars() == header_line.strip())
+    rejected.append(repeated.select(ROW, pl.lit("repeated_header").alias("rule_id"),
+                                    pl.lit(f"same as the header on row {last}").alias("value")))
+    data = data.join(repeated.select(ROW), on=ROW, how="anti")
+
     rows, ragged = _split_lines(data, separator, len(header))
-    return RawTable(header=header, rows=rows, ragged=ragged, encoding=encoding, file_format="csv")
+    rejected.append(ragged)
+    rejected_lines = pl.concat([r.select(list(_LINE_SCHEMA)).cast(_LINE_SCHEMA) for r in rejected]).sort(ROW)
+
+    row_issues = issues.filter(pl.col("rule_id") == "mixed_encoding").join(rows.select(ROW), on=ROW, how="semi")
+    row_issues = row_issues.select(ROW, pl.lit(None, dtype=pl.String).alias("field"), "rule_id", "value")
+    if unterminated and (rows[ROW] == last_line).any():
+        row_issues = pl.concat([row_issues, pl.DataFrame(
+            {ROW: [last_line], "field": [None], "rule_id": ["last_line_unterminated"],
+             "value": ["no line break after the last row"]}, schema=_ISSUE_SCHEMA)])
+    return RawTable(header=header, rows=rows, rejected_lines=rejected_lines, encoding=decoded.encoding,
+                    file_format="csv", notes=notes, row_issues=row_issues.sort(ROW), header_row=last)
 
 
 def _split_lines(data: pl.DataFrame, separator: str, n_fields: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -137,7 +376,19 @@ def _split_lines(data: pl.DataFrame, separator: str, n_fields: int) -> tuple[pl.
             [simple, pl.DataFrame({ROW: quoted[ROW], "fields": pl.Series(parsed, dtype=pl.List(pl.String))})]
         ).sort(ROW)
     counted = simple.with_columns(pl.col("fields").list.len().alias("n_fields"))
-    ragged = counted.filter(pl.col("n_fields") != n_fields).select(ROW, pl.col("n_fields").cast(pl.Int64))
+    # Trailing empty cells beyond the header (",,," left by Excel) are not extra fields.
+    surplus_blank = (pl.col("n_fields") > n_fields) & pl.col("fields").list.slice(n_fields).list.eval(
+        pl.element().str.strip_chars() == ""
+    ).list.all()
+    counted = counted.with_columns(
+        pl.when(surplus_blank).then(pl.col("fields").list.slice(0, n_fields)).otherwise(pl.col("fields")).alias("fields"),
+        pl.when(surplus_blank).then(pl.lit(n_fields, dtype=pl.UInt32)).otherwise(pl.col("n_fields")).alias("n_fields"),
+    )
+    ragged = counted.filter(pl.col("n_fields") != n_fields).select(
+        ROW,
+        pl.lit("field_count_mismatch").alias("rule_id"),
+        (pl.col("n_fields").cast(pl.String) + pl.lit(f" fields, header has {n_fields}")).alias("value"),
+    )
     good = counted.filter(pl.col("n_fields") == n_fields)
     rows = good.select(
         *[pl.col("fields").list.get(i).alias(name) for i, name in enumerate(field_names(n_fields))], ROW
@@ -145,36 +396,278 @@ def _split_lines(data: pl.DataFrame, separator: str, n_fields: int) -> tuple[pl.
     return rows, ragged
 
 
-def _read_xlsx(path: Path, sheet_hint: str | None) -> RawTable:
+# --------------------------------------------------------------------------------------------- XLSX
+def _sheet_key(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", name or "")).lower()
+
+
+def choose_sheet(names: list[str], hidden: set[str], extract: str | None, stem: str) -> int:
+    """The sheet named like the extract (or like the file) wins, else the first visible sheet."""
+    wanted = {k for k in (_sheet_key(extract or ""), _sheet_key(stem)) if k}
+    keys = [_sheet_key(n) for n in names]
+    for i, key in enumerate(keys):
+        if key in wanted:
+            return i
+    if extract:
+        base = _sheet_key(extract)
+        for i, key in enumerate(keys):
+            if key.startswith(base) and key[len(base):].isdigit():
+                return i
+    return next((i for i, n in enumerate(names) if n not in hidden), 0)
+
+
+@dataclass
+class _SheetFacts:
+    """What the sheet's XML says that the cell values alone do not."""
+
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)     # r0, c0, r1, c1 (1-based rows, 0-based cols)
+    no_value: list[tuple[int, int]] = field(default_factory=list)             # formula cells without cached value
+    errors: list[tuple[int, int, str]] = field(default_factory=list)          # cells holding an error value
+    big_numbers: list[tuple[int, int, str]] = field(default_factory=list)     # numeric cells of 15+ digits
+
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_ATTR_R = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_ATTR_T = re.compile(rb'\bt="(\w+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+_VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+_BIG_NUMBER = re.compile(rb"<(?:\w+:)?v>\s*-?(?:\d(?:\.\d+)?[Ee]\+?(?:1[5-9]|[2-9]\d)|\d{16,}(?:\.0*)?)\s*</")
+_ROW_END = re.compile(rb"</(?:\w+:)?row>")
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+def _is_big_number(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False
+    return abs(value) >= 1e15 and value == int(value)
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
+    """The zip member holding `sheet_name`, via workbook.xml and its relationships."""
+    try:
+        workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    rel_id = None
+    for el in workbook.iter():
+        if el.tag.rsplit("}", 1)[-1] == "sheet" and el.get("name") == sheet_name:
+            rel_id = next((v for k, v in el.attrib.items() if k.rsplit("}", 1)[-1] == "id"), None)
+    if rel_id is None:
+        return None
+    for el in rels.iter():
+        if el.tag.rsplit("}", 1)[-1] == "Relationship" and el.get("Id") == rel_id:
+            target = el.get("Target") or ""
+            parts: list[str] = []
+            start = PurePosixPath(target.lstrip("/")) if target.startswith("/") else PurePosixPath("xl") / target
+            for part in start.parts:  # resolve '..' inside the archive only
+                if part == "..":
+                    if parts:
+                        parts.pop()
+                elif part not in (".", ""):
+                    parts.append(part)
+            member = "/".join(parts)
+            return member if member in zf.namelist() else None
+    return None
+
+
+def _hidden_sheets(zf: zipfile.ZipFile) -> set[str]:
+    try:
+        workbook = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    except (KeyError, ElementTree.ParseError):
+        return set()
+    return {el.get("name") for el in workbook.iter()
+            if el.tag.rsplit("}", 1)[-1] == "sheet" and el.get("state") in ("hidden", "veryHidden")}
+
+
+def _scan_sheet(zf: zipfile.ZipFile, member: str) -> _SheetFacts:
+    """One streaming pass over the sheet XML; the cell-by-cell regex only runs on chunks that need it."""
+    facts = _SheetFacts()
+    rest = b""
+    with zf.open(member) as fh:
+        while True:
+            chunk = fh.read(_XML_CHUNK)
+            data = rest + chunk
+            if chunk:
+                ends = list(_ROW_END.finditer(data))
+                if not ends:
+                    rest = data
+                    continue
+                cut = ends[-1].end()
+                data, rest = data[:cut], data[cut:]
+            for m in _MERGE.finditer(data):
+                c0, r0 = _col_index(m.group(1)), int(m.group(2))
+                c1, r1 = (_col_index(m.group(3)), int(m.group(4))) if m.group(3) else (c0, r0)
+                facts.merges.append((r0, c0, r1, c1))
+            if _FORMULA.search(data) or b't="e"' in data or _BIG_NUMBER.search(data):
+                for cell in _CELL.finditer(data):
+                    attrs, body = cell.group(1), cell.group(2) or b""
+                    ref = _ATTR_R.search(attrs)
+                    if not ref:
+                        continue
+                    row, col = int(ref.group(2)), _col_index(ref.group(1))
+                    kind = _ATTR_T.search(attrs)
+                    kind = kind.group(1) if kind else b"n"
+                    value = _VALUE.search(body)
+                    value = value.group(1).decode("utf-8", "replace") if value else None
+                    if kind == b"e":
+                        facts.errors.append((row, col, (value or "#ERROR")[:20]))
+                    elif _FORMULA.search(body) and not value and kind != b"str":
+                        facts.no_value.append((row, col))
+                    elif kind == b"n" and value and _is_big_number(value):
+                        facts.big_numbers.append((row, col, f"{float(value):.14E}"))
+            if not chunk:
+                break
+    return facts
+
+
+def _col_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _open_workbook(path: Path):
     import fastexcel  # imported here: only XLSX files need it
 
     try:
+        zf = zipfile.ZipFile(path)
+        names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise _file_error(
+            path, "xlsx_unreadable", "Excel文件已损坏或不完整（可能传输中断），请重新导出后报送。",
+            "The workbook is damaged or incomplete (a truncated upload?); export it again.",
+        ) from exc
+    if "xl/workbook.xml" not in names:
+        zf.close()
+        if "word/document.xml" in names:
+            what_zh, what_en = "Word文档", "a Word document"
+        elif "mimetype" in names:
+            what_zh, what_en = "OpenDocument（WPS/LibreOffice）文件", "an OpenDocument file"
+        else:
+            what_zh, what_en = "压缩包", "a zip archive"
+        raise _file_error(path, "not_a_table", f"文件是{what_zh}而不是Excel工作簿（.xlsx），请另存为.xlsx或CSV。",
+                          f"The file is {what_en}, not an Excel workbook; save it as .xlsx or CSV.")
+    try:
         reader = fastexcel.read_excel(str(path))
     except Exception as exc:  # calamine raises its own error types for corrupt workbooks
-        if zipfile.is_zipfile(path) and "xl/workbook.xml" not in zipfile.ZipFile(path).namelist():
-            raise _file_error(path, "not_a_table", "文件是压缩包而不是Excel工作簿。", "A zip archive, not a workbook.") from exc
+        zf.close()
         raise _file_error(
             path, "xlsx_unreadable", f"Excel文件无法打开（{type(exc).__name__}），请重新导出。",
-            f"The workbook cannot be opened: {exc}",
+            f"The workbook cannot be opened ({type(exc).__name__}).",
         ) from exc
-    names = reader.sheet_names
-    notes = []
-    sheet = 0
-    if sheet_hint and sheet_hint in names:
-        sheet = names.index(sheet_hint)
-    if len(names) > 1:
-        notes.append(f"workbook has {len(names)} sheets; read '{names[sheet]}'")
-    frame = reader.load_sheet(sheet, header_row=None, dtypes="string").to_polars()
+    return zf, reader
+
+
+def _read_xlsx(path: Path, sheet_hint: str | None, matcher: HeaderMatcher | None) -> RawTable:
+    zf, reader = _open_workbook(path)
+    with zf:
+        names = list(reader.sheet_names)
+        if not names:
+            raise _file_error(path, "empty_file", "工作簿中没有工作表。", "The workbook has no worksheet.")
+        hidden = _hidden_sheets(zf)
+        sheet = choose_sheet(names, hidden, sheet_hint, path.stem)
+        notes = [f"workbook has {len(names)} sheets; read '{names[sheet]}'"] if len(names) > 1 else []
+        member = _sheet_part(zf, names[sheet])
+        if member and zf.getinfo(member).file_size > MAX_SHEET_XML_BYTES:
+            raise _file_error(path, "xlsx_too_large", "工作表解压后过大（可能是异常文件），请拆分后报送或改用CSV。",
+                              "The worksheet is too large once decompressed (a zip bomb?); split it or send CSV.")
+        try:
+            loaded = reader.load_sheet(sheet, header_row=None, skip_rows=0, dtypes="string")
+            frame = loaded.to_polars()
+            columns = loaded.available_columns()
+        except Exception as exc:
+            raise _file_error(
+                path, "xlsx_unreadable", f"工作表“{names[sheet]}”无法读取（{type(exc).__name__}），请重新导出。",
+                f"Worksheet '{names[sheet]}' cannot be read ({type(exc).__name__}).",
+            ) from exc
+        facts = _scan_sheet(zf, member) if member else _SheetFacts()
     n_cols = frame.width
-    frame = frame.rename(dict(zip(frame.columns, field_names(n_cols))))
-    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
-    blank = pl.all_horizontal(
-        [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in field_names(n_cols)]
-    )
+    if n_cols == 0 or frame.height == 0:
+        raise _file_error(path, "empty_file", f"工作表“{names[sheet]}”没有任何数据。", f"Worksheet '{names[sheet]}' is empty.")
+    col_offset = columns[0].absolute_index if columns else 0
+    fields = field_names(n_cols)
+    frame = frame.rename(dict(zip(frame.columns, fields))).cast(pl.String)
+    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64)).select(*fields, ROW)
+
+    # Merged cells carry their value in the top-left cell only: fill the whole range.
+    filled: dict[tuple[int, int], str] = {}
+    row_issues: list[tuple[int, str | None, str, str]] = []
+    if facts.merges:
+        updates: dict[str, dict[int, str]] = {}
+        for r0, c0, r1, c1 in facts.merges:
+            top = c0 - col_offset
+            if not 0 <= top < n_cols or r0 > frame.height:
+                continue
+            value = frame[fields[top]][r0 - 1]
+            if value is None:
+                continue
+            for r in range(r0, min(r1, frame.height) + 1):
+                for c in range(max(c0 - col_offset, 0), min(c1 - col_offset, n_cols - 1) + 1):
+                    if (r, c) != (r0, top):
+                        updates.setdefault(fields[c], {})[r] = value
+                        filled[(r, c)] = f"{_col_letters(c0)}{r0}:{_col_letters(c1)}{r1}"
+        if updates:
+            frame = frame.with_columns(
+                pl.when(pl.col(ROW).is_in(list(rows)))
+                .then(pl.col(ROW).replace_strict(rows, default=None, return_dtype=pl.String))
+                .otherwise(pl.col(name)).alias(name)
+                for name, rows in updates.items()
+            )
+    # Numbers of 15+ digits: keep Excel's scientific form so ID rules see the mangling.
+    if facts.big_numbers:
+        by_col: dict[str, dict[int, str]] = {}
+        for r, c, text in facts.big_numbers:
+            if 0 <= c - col_offset < n_cols:
+                by_col.setdefault(fields[c - col_offset], {})[r] = _excel_scientific(text)
+        frame = frame.with_columns(
+            pl.when(pl.col(ROW).is_in(list(rows)))
+            .then(pl.col(ROW).replace_strict(rows, default=None, return_dtype=pl.String))
+            .otherwise(pl.col(name)).alias(name)
+            for name, rows in by_col.items()
+        )
+
+    blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in fields])
     frame = frame.filter(~blank)
     if frame.height == 0:
-        raise _file_error(path, "empty_file", "工作表没有任何数据。", "The worksheet is empty.")
-    header = [h or "" for h in frame.row(0)[1:]]
-    rows = frame.slice(1).select(*field_names(len(header)), ROW)
-    ragged = pl.DataFrame(schema={ROW: pl.Int64, "n_fields": pl.Int64})
-    return RawTable(header=header, rows=rows, ragged=ragged, encoding="xlsx", file_format="xlsx", notes=notes)
+        raise _file_error(path, "empty_file", f"工作表“{names[sheet]}”没有任何数据。", f"Worksheet '{names[sheet]}' is empty.")
+    grid = [(row[-1], [_norm_cell(v) for v in row[:-1]]) for row in frame.head(HEADER_SCAN_ROWS + 1).iter_rows()]
+    first, last, header = _choose_header(grid, matcher, ffill_upper=False)
+    notes += _header_note(first, last)
+    rows = frame.filter(pl.col(ROW) > last).select(*fields, ROW)
+    kept = set(rows[ROW].to_list())
+    for r, c in facts.no_value:
+        if r in kept and 0 <= c - col_offset < n_cols:
+            row_issues.append((r, fields[c - col_offset], "formula_without_value", f"{_col_letters(c)}{r}"))
+    for r, c, text in facts.errors:
+        if r in kept and 0 <= c - col_offset < n_cols:
+            row_issues.append((r, fields[c - col_offset], "cell_error_value", f"{_col_letters(c)}{r}: {text}"))
+    for (r, c), ref in filled.items():
+        if r in kept:
+            row_issues.append((r, fields[c], "merged_cell_filled", f"merged range {ref}"))
+    issues = pl.DataFrame(
+        {ROW: [i[0] for i in row_issues], "field": [i[1] for i in row_issues],
+         "rule_id": [i[2] for i in row_issues], "value": [redact_identifiers(i[3]) for i in row_issues]},
+        schema=_ISSUE_SCHEMA,
+    ).sort(ROW)
+    return RawTable(header=header, rows=rows, rejected_lines=pl.DataFrame(schema=_LINE_SCHEMA), encoding="xlsx",
+                    file_format="xlsx", notes=notes, row_issues=issues, header_row=last)
+
+
+def _excel_scientific(text: str) -> str:
+    """'4.30502199001011E+17' as Excel shows a long number (15 significant digits, trailing zeros cut)."""
+    mantissa, exponent = text.split("E")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}E+{int(exponent)}"

@@ -9,6 +9,17 @@ from __future__ import annotations
 RULES: dict[str, tuple[str, str, str]] = {
     # rule_id: (action, reason in Chinese for the clerk, reason in English)
     "field_count_mismatch": ("quarantine", "该行字段数与表头不一致（可能是截断或多余的分隔符），请核对该行。", "Row has a different number of fields than the header."),
+    # Lines the reader could not turn into rows, and findings from the file's bytes or cells (reader.py).
+    "undecodable_line": ("quarantine", "该行含有既不是UTF-8也不是GBK的字节，文字无法识别；请核对该行，或将整个文件另存为UTF-8编码的CSV。", "Line holds bytes that are neither UTF-8 nor GBK; its text cannot be read."),
+    "truncated_line": ("quarantine", "文件在该行中途结束（文件可能被截断或未传完），请重新导出完整文件。", "The file ends in the middle of this line (truncated file?)."),
+    "control_characters": ("quarantine", "该行含有不可见的控制字符（如NUL），文件可能已损坏，请核对该行。", "Line contains control characters (e.g. NUL); the file may be damaged."),
+    "line_too_long": ("quarantine", "该行过长（超过10万个字符），不是正常的数据行，可能缺少换行符。", "Line is longer than 100,000 characters: not a data row (missing line breaks?)."),
+    "repeated_header": ("quarantine", "该行重复了表头（可能由多个文件拼接而成），不是数据行。", "Line repeats the header (files pasted together?); not a data row."),
+    "formula_without_value": ("quarantine", "该单元格是公式但没有保存计算结果，请在Excel中打开、重新计算并保存（或粘贴为数值）后重新报送。", "Formula cell without a cached value; open the workbook in Excel, recalculate and save (or paste as values)."),
+    "cell_error_value": ("quarantine", "该单元格是Excel错误值（如#DIV/0!、#REF!、#N/A），请改正后重新报送。", "Cell holds an Excel error value (#DIV/0!, #REF!, #N/A, ...)."),
+    "mixed_encoding": ("normalise", "该行的编码与文件其他行不同（UTF-8与GBK混用），已按该行自身的编码读取；请统一另存为UTF-8。", "Line is in a different encoding from the rest of the file (UTF-8 and GBK mixed); read in its own encoding."),
+    "merged_cell_filled": ("normalise", "合并单元格的值已填入该行。", "Value of a merged cell filled into this row."),
+    "last_line_unterminated": ("flag", "文件最后一行之后没有换行符，文件可能不完整，请核对最后一行是否完整。", "No line break after the last row: the file may be truncated; check the last row."),
     "missing_required_column": ("quarantine", "文件缺少必需列，整份文件未入库，请按模板补齐列后重新报送。", "A required column is missing; the whole file was rejected."),
     "missing_required": ("quarantine", "必填项为空，请补填。", "A required value is blank."),
     "invalid_number": ("quarantine", "不是有效的数字。", "Not a valid number."),

@@ -49,7 +49,8 @@ def mask_value(column: Column, value: pl.Expr) -> pl.Expr:
         return pl.when(value.is_null()).then(None).otherwise(
             value.str.slice(0, 6) + pl.lit("************")
         )
-    return value.str.slice(0, 60)
+    # An ID number can sit in any column (columns shifted, a free-text note): never show one in clear.
+    return value.str.replace_all(r"(\d{6})\d{9}(?:\d{2}[\dXx])?", "${1}************").str.slice(0, 60)
 
 
 class _Checks:

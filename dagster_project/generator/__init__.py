@@ -1,0 +1,1 @@
+"""Placeholder docstring (rewritten below)."""

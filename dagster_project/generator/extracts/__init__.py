@@ -1,0 +1,1 @@
+"""One module per department: each yields typed chunks (canonical columns) for one extract and year."""

@@ -1,0 +1,213 @@
+"""Run the generator: build the world, write every extract and year, write the manifest."""
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from dagster_project.contracts import Extract, load_contracts
+from dagster_project.generator import hashing
+from dagster_project.generator import manifest as manifest_io
+from dagster_project.generator.areas import load_townships
+from dagster_project.generator.calibration import Calibration
+from dagster_project.generator.defects import Injector
+from dagster_project.generator.demography import project
+from dagster_project.generator.extracts import civil_affairs, education, forms, health, justice, population
+from dagster_project.generator.options import EXTRACT_ORDER, GeneratorError, Options
+from dagster_project.generator.persons import Population
+from dagster_project.generator.sinks import CsvSink, XlsxSink
+from dagster_project.generator.styles import choose_style, render
+from dagster_project.generator.world import World, period
+
+# Rough rows per resident, only to decide whether a file may be XLSX (see styles.XLSX_MAX_ROWS).
+ROWS_PER_RESIDENT = {"committee_members": 0.003, "social_assistance": 0.04, "cases": 0.001, "legal_aid": 0.003}
+
+
+class FileWriter:
+    """One output file: style, sink, defect injection and row bookkeeping across chunks."""
+
+    def __init__(self, world: World, options: Options, extract: Extract, year: int | None, stem: str,
+                 expected_rows: int, source_department: str | None = None, with_defects: bool = True):
+        self.world, self.extract, self.year = world, extract, year
+        self.source_department = source_department
+        relative_stem = f"{extract.department}/{stem}"
+        self.style = choose_style(world.seed, extract, relative_stem, expected_rows)
+        self.path = options.out / self.style.relative_path
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in (self.path.with_suffix(".csv"), self.path.with_suffix(".xlsx")):
+            if stale.exists():          # a previous run may have chosen the other format
+                stale.unlink()
+        self.sink = XlsxSink(self.path, self.style, extract) if self.style.file_format == "xlsx" \
+            else CsvSink(self.path, self.style)
+        self.period = period(extract, year) if year is not None else None
+        self.injector = None
+        if with_defects and not options.clean and options.defect_rate > 0:
+            bases = None
+            if extract.name == "forms":
+                items = {i.code: i for i in forms.form_items()}
+                bases = {i.code: i.base for i in items.values()
+                         if i.base and i.department == source_department and items[i.base].department == source_department}
+            self.injector = Injector(extract, self.style, self.period[1], options.defect_rate,
+                                     {t.code for t in world.townships}, bases)
+        self.defects: list[dict] = []
+        self.chunks = 0
+        self.started = time.perf_counter()
+
+    def write(self, typed: pl.DataFrame) -> None:
+        if typed.height == 0:
+            return
+        text = render(typed, self.extract, self.style, self.world.contracts)
+        if self.injector is not None:
+            rng = hashing.chunk_rng(self.world.seed, "defects", self.style.relative_path, self.chunks)
+            text, found = self.injector.inject(text, typed, rng)
+            offset = self.sink.rows + 2            # header is row 1
+            for d in found:
+                self.defects.append({
+                    "file": self.style.relative_path, "row": offset + d.position, "kind": d.kind,
+                    "column": d.column, "handling": _handling(d.kind), "rule_id": d.rule_id,
+                    "value": d.value, "expected": d.expected,
+                })
+        self.sink.write(text)
+        self.chunks += 1
+
+    def close(self, quiet: bool) -> dict:
+        sha = self.sink.close()
+        counts = Counter(d["kind"] for d in self.defects)
+        record = {
+            "path": self.style.relative_path,
+            "extract": self.extract.name,
+            "department": self.extract.department,
+            "source_department": self.source_department,
+            "year": self.year,
+            "period_basis": self.extract.period_basis,
+            "period_start": self.period[0].isoformat() if self.period else None,
+            "period_end": self.period[1].isoformat() if self.period else None,
+            **self.style.describe(),
+            "rows": self.sink.rows,
+            "bytes": self.path.stat().st_size,
+            "sha256": sha,
+            "defects": dict(sorted(counts.items())),
+        }
+        if not quiet:
+            took = time.perf_counter() - self.started
+            print(f"  {self.style.relative_path:<42} {self.sink.rows:>10,} rows  {len(self.defects):>6,} defects"
+                  f"  {took:6.1f} s", flush=True)
+        return record
+
+
+def _handling(kind: str) -> str:
+    from dagster_project.generator.defects import KINDS
+    return KINDS[kind].handling
+
+
+def build_world(options: Options) -> World:
+    contracts = load_contracts()
+    townships = load_townships(options.areas)
+    years = sorted(options.years)
+    history_from = min(education.HISTORY_FROM, years[0] - 11)
+    demo = project(townships, options.seed, options.scale, first_year=history_from - 1, last_year=years[-1])
+    return World(contracts, townships, demo, Population(townships, options.seed), Calibration(options.seed),
+                 options.seed, options.scale, years)
+
+
+def generate(options: Options) -> dict:
+    started = time.perf_counter()
+    say = (lambda *a: None) if options.quiet else (lambda *a: print(*a, flush=True))
+    unknown = set(options.extracts or []) - set(EXTRACT_ORDER)
+    if unknown:
+        raise GeneratorError(f"unknown extract(s): {', '.join(sorted(unknown))}; choose from {', '.join(EXTRACT_ORDER)}")
+    options.out.mkdir(parents=True, exist_ok=True)
+    world = build_world(options)
+    total = world.demo.pop(world.years[-1]).sum()
+    say(f"generator: {len(world.townships)} townships, scale {options.scale:g} "
+        f"({total:,} residents at the end of {world.years[-1]}), years {world.years[0]}–{world.years[-1]}, "
+        f"seed {options.seed}, {'clean' if options.clean else f'defects x{options.defect_rate:g}'}  → {options.out}")
+    contracts = world.contracts
+    files: list[dict] = []
+    defects: list[dict] = []
+
+    def run(extract_name: str, year: int | None, chunks: Iterable[pl.DataFrame], stem: str,
+            source_department: str | None = None, with_defects: bool = True) -> None:
+        extract = contracts.extracts[extract_name]
+        residents = world.demo.pop(year if year is not None else world.years[-1]).sum()
+        expected = int(residents * ROWS_PER_RESIDENT.get(extract_name, 1.0))
+        writer = FileWriter(world, options, extract, year, stem, expected, source_department, with_defects)
+        for chunk in chunks:
+            writer.write(chunk)
+        files.append(writer.close(options.quiet))
+        defects.extend(writer.defects)
+
+    producers = {
+        "population": population.produce,
+        "births": health.births,
+        "deaths": health.deaths,
+        "child_health": health.child_health,
+        "cancer_screening": health.cancer_screening,
+        "committee_members": civil_affairs.committee_members,
+        "social_assistance": civil_affairs.social_assistance,
+        "cases": justice.cases,
+        "legal_aid": justice.legal_aid,
+    }
+    for year in world.years:
+        say(f"year {year}")
+        for name in EXTRACT_ORDER:
+            if not options.wants(name) or name in ("students", "student_health", "grade_history", "forms"):
+                if name == "students" and (options.wants("students") or options.wants("student_health")):
+                    _education_year(world, options, year, files, defects)
+                if name == "forms" and options.wants("forms"):
+                    for department in forms.departments():
+                        run("forms", year, forms.produce(world, year, department), f"{department}_{year}", department)
+                continue
+            run(name, year, producers[name](world, year), f"{name}_{year}")
+    if options.wants("grade_history"):
+        history_from = min(education.HISTORY_FROM, world.years[0] - 11)
+        say("grade history")
+        # The consolidation rate needs exact counts: no defects in this small aggregate.
+        run("grade_history", None, [education.grade_history(world, history_from, world.years[-1])],
+            "grade_history", with_defects=False)
+
+    files.sort(key=lambda f: f["path"])
+    defects.sort(key=lambda d: (d["file"], d["row"]))
+    opts = {
+        "seed": options.seed, "years": world.years, "scale": options.scale, "clean": options.clean,
+        "defect_rate": 0.0 if options.clean else options.defect_rate,
+        "areas": str(options.areas) if options.areas else "dbt/seeds/areas.csv",
+        "extracts": options.extracts or "all", "townships": len(world.townships),
+    }
+    extracts_seen = {f["extract"] for f in files}
+    manifest = manifest_io.build(opts, files, defects, contracts.version, extracts_seen,
+                                 0.0 if options.clean else options.defect_rate)
+    manifest_io.write(options.manifest_path, manifest)
+    took = time.perf_counter() - started
+    size = sum(f["bytes"] for f in files)
+    say(f"done: {len(files)} files, {sum(f['rows'] for f in files):,} rows, {size / 1e6:.1f} MB, "
+        f"{len(defects):,} defects in {took:.1f} s; manifest {options.manifest_path}")
+    return manifest
+
+
+def _education_year(world: World, options: Options, year: int, files: list, defects: list) -> None:
+    """Students and the health survey come from one pass over the children of each township."""
+    contracts = world.contracts
+    writers = {}
+    for name in ("students", "student_health"):
+        if options.wants(name):
+            writers[name] = FileWriter(world, options, contracts.extracts[name], year, f"{name}_{year}", 10**9)
+    for name, chunk in education.produce(world, year):
+        if name in writers:
+            writers[name].write(chunk)
+    for writer in writers.values():
+        files.append(writer.close(options.quiet))
+        defects.extend(writer.defects)
+
+
+def main_generate(options: Options) -> int:
+    try:
+        generate(options)
+    except (GeneratorError, FileNotFoundError) as err:
+        print(f"generator: {err}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,73 @@
+"""What every extract producer needs: the demography, the people, the calibration, the periods."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from dagster_project.contracts import Contracts, Extract
+from dagster_project.generator.areas import Township
+from dagster_project.generator.calibration import Calibration
+from dagster_project.generator.demography import Demography
+from dagster_project.generator.persons import Population
+
+RESIDENCE = np.array(["urban", "rural"])
+SEX = np.array(["1", "2"])
+
+
+@dataclass
+class World:
+    contracts: Contracts
+    townships: list[Township]
+    demo: Demography
+    people: Population
+    calibration: Calibration
+    seed: int
+    scale: float
+    years: list[int]
+    chunk_persons: int = 600_000
+
+    def year_slot(self, year: int) -> int:
+        """Position of a year among the generated years (keeps event identities of different years apart)."""
+        return self.years.index(year)
+
+    @property
+    def n_year_slots(self) -> int:
+        return len(self.years)
+
+
+def period(extract: Extract, year: int) -> tuple[dt.date, dt.date]:
+    """First and last day of the file's period (health: statistical year 1 Oct Y−1 – 30 Sep Y)."""
+    if extract.period_basis == "mch_year":
+        return dt.date(year - 1, 10, 1), dt.date(year, 9, 30)
+    if extract.period_basis == "school_year":
+        return dt.date(year, 9, 1), dt.date(year, 12, 31)
+    return dt.date(year, 1, 1), dt.date(year, 12, 31)
+
+
+def np_date(d: dt.date) -> np.datetime64:
+    return np.datetime64(d.isoformat(), "D")
+
+
+def random_dates(rng: np.random.Generator, start: dt.date, end: dt.date, n: int) -> np.ndarray:
+    days = (end - start).days + 1
+    return np_date(start) + rng.integers(0, days, n).astype("timedelta64[D]")
+
+
+def date_series(name: str, dates: np.ndarray) -> pl.Series:
+    return pl.Series(name, dates.astype("datetime64[D]")).cast(pl.Date)
+
+
+def bool_series(name: str, values: np.ndarray, known: np.ndarray | None = None) -> pl.Series:
+    """Yes/no column; where `known` is False the cell is blank (not applicable / not recorded)."""
+    s = pl.Series(name, np.asarray(values, dtype=bool))
+    if known is not None:
+        s = pl.select(pl.when(pl.Series(np.asarray(known, dtype=bool))).then(s).otherwise(None)).to_series().alias(name)
+    return s
+
+
+def blank_where(series: pl.Series, blank: np.ndarray) -> pl.Series:
+    mask = pl.Series(np.asarray(blank, dtype=bool))
+    return pl.select(pl.when(mask).then(None).otherwise(series)).to_series().alias(series.name)

@@ -1,0 +1,175 @@
+"""GX Data Docs for quality outcomes, built with GX's own site builder into a folder.
+
+The outcome of one extract is the sum of several GX validations (row batches, the
+period summary, the schema), so the page is built from the combined, already
+masked `RuleOutcome`s: they are turned back into one GX
+`ExpectationSuiteValidationResult` per outcome, stored in a throw-away ephemeral
+context next to the suites, and rendered by GX's `SiteBuilder` to
+`<target_dir>/index.html` (+ `validations/…`, `expectations/…`, `static/`).
+Each result is labelled with its rule id, severity and the clerk's instruction
+(as the expectation's description; on the suite page as notes).
+
+Nothing unmasked goes in: examples and observed values were masked when the
+outcome was made, and after building, every written text file is scanned once
+more and any 15/18-digit ID-shaped run is masked in place (a last line of
+defence, counted in the return value).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from dagster_project.quality.masking import mask_text
+from dagster_project.quality.runner import _GX_LOCK, RuleOutcome, SuiteOutcome, gx_context
+from dagster_project.quality.suites import load_suite
+
+SITE_NAME = "warehouse_quality"
+_ID_SHAPED = re.compile(r"(?<!\d)\d{14,}[\dXx](?!\d)")
+_TEXT_SUFFIXES = {".html", ".htm", ".json", ".js", ".css", ".txt", ".md"}
+
+
+def build_data_docs(outcomes: Iterable[SuiteOutcome], target_dir: str | Path, run_name: str = "quality") -> Path:
+    """Render the outcomes as a GX Data Docs site in `target_dir`; returns the path of index.html."""
+    import great_expectations as gx
+    from great_expectations.data_context.data_context.context_factory import project_manager
+
+    outcomes = list(outcomes)
+    target = Path(target_dir).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    validation_context, _ = gx_context()
+    with _GX_LOCK:
+        try:
+            context = gx.get_context(mode="ephemeral")
+            context.add_data_docs_site(SITE_NAME, {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(target)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            })
+            added: set[str] = set()
+            for outcome in outcomes:
+                if outcome.suite_name not in added:
+                    context.suites.add(_docs_suite(gx, outcome))
+                    added.add(outcome.suite_name)
+                key, result = _validation_result(outcome, run_name)
+                context.validation_results_store.set(key, result)
+            context.build_data_docs(site_names=[SITE_NAME])
+        finally:  # get_context() made the docs context GX's current project: hand it back
+            project_manager.set_project(validation_context)
+    _scrub(target)
+    return target / "index.html"
+
+
+def _severity_label(severity: str) -> str:
+    return "阻断 blocking" if severity == "blocking" else "提醒 warning"
+
+
+def _description(rule_id: str, severity: str, description_zh: str) -> str:
+    """The text GX shows instead of its generic sentence on the validation page ($ escaped for its templates)."""
+    return f"[{rule_id}] {_severity_label(severity)} — {description_zh}".replace("$", "$$")
+
+
+def _docs_suite(gx, outcome: SuiteOutcome):
+    """The suite page: GX's own wording of each expectation, with the rule id and instructions as notes."""
+    try:
+        source = load_suite(outcome.extract)
+        expectations = [
+            {"type": e["type"], "kwargs": e["kwargs"], "meta": e["meta"], "severity": e.get("severity", "critical"),
+             "notes": [f"**{e['meta']['rule_id']}** · {_severity_label(e['meta']['severity'])}",
+                       e["meta"]["description_zh"], e["meta"]["description_en"]]}
+            for e in source.expectations
+        ]
+        meta = {k: v for k, v in source.meta.items() if k != "parameters"}
+    except Exception:  # a suite file that vanished still gets its results rendered
+        expectations, meta = [], {}
+    return gx.ExpectationSuite(name=outcome.suite_name, expectations=expectations, meta=meta)
+
+
+def _validation_result(outcome: SuiteOutcome, run_name: str):
+    from great_expectations.core import ExpectationSuiteValidationResult, ExpectationValidationResult
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    results = []
+    for r in outcome.rules:
+        config = ExpectationConfiguration(
+            type=r.expectation_type,
+            kwargs=_renderable_kwargs(r),
+            meta={"rule_id": r.rule_id, "severity": r.severity, "description_zh": r.description_zh,
+                  "description_en": r.description_en},
+            description=_description(r.rule_id, r.severity, r.description_zh),
+            severity="critical" if r.severity == "blocking" else "warning",
+        )
+        results.append(ExpectationValidationResult(
+            success=r.success, expectation_config=config, result=_result_dict(r),
+            exception_info={"raised_exception": bool(r.exception), "exception_message": r.exception,
+                            "exception_traceback": None},
+        ))
+    passed = sum(r.success for r in outcome.rules)
+    started = outcome.started_at if outcome.started_at.tzinfo else outcome.started_at.replace(tzinfo=dt.timezone.utc)
+    run_id = RunIdentifier(run_name=run_name, run_time=started)
+    years = "-".join(str(y) for y in outcome.period_years) if outcome.period_years else "all"
+    batch = f"{outcome.raw_table}-{years}"
+    result = ExpectationSuiteValidationResult(
+        success=outcome.passed_blocking,
+        results=results,
+        suite_name=outcome.suite_name,
+        statistics={"evaluated_expectations": len(results), "successful_expectations": passed,
+                    "unsuccessful_expectations": len(results) - passed,
+                    "success_percent": 100.0 * passed / len(results) if results else 100.0},
+        meta={"run_id": run_id,
+              "active_batch_definition": {"datasource_name": "work.duckdb", "data_asset_name": outcome.raw_table,
+                                          "batch_identifiers": {"period_years": years}},
+              "batch_spec": {"table": outcome.raw_table, "period_years": years,
+                             "rows_validated": outcome.rows_validated, "batches": outcome.batches},
+              "summary_zh": mask_text(outcome.summary_zh(), max_len=20_000)},
+        batch_id=batch,
+    )
+    key = ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=outcome.suite_name),
+        run_id=run_id, batch_identifier=batch,
+    )
+    return key, result
+
+
+def _renderable_kwargs(r: RuleOutcome) -> dict[str, Any]:
+    kwargs = dict(r.kwargs)
+    if "value_pairs_set" in kwargs:  # GX's renderer expects tuples
+        kwargs["value_pairs_set"] = [tuple(p) for p in kwargs["value_pairs_set"]]
+    return kwargs
+
+
+def _result_dict(r: RuleOutcome) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    if r.unexpected_count is not None:
+        result.update(
+            element_count=r.element_count, unexpected_count=r.unexpected_count, unexpected_percent=r.unexpected_percent,
+            partial_unexpected_list=list(r.examples),
+            partial_unexpected_counts=[{"value": e, "count": 1} for e in r.examples],
+            missing_count=0, missing_percent=0.0,
+            unexpected_percent_total=r.unexpected_percent, unexpected_percent_nonmissing=r.unexpected_percent,
+        )
+    if r.observed_value is not None:
+        result["observed_value"] = r.observed_value
+    return result
+
+
+def _scrub(root: Path) -> int:
+    """Mask any ID-shaped digit run left in a written text file; returns how many were masked."""
+    masked = 0
+    for path in root.rglob("*"):
+        if not path.is_file() or path.suffix.lower() not in _TEXT_SUFFIXES:
+            continue
+        text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        count = len(_ID_SHAPED.findall(text))
+        if count:
+            path.write_text(_ID_SHAPED.sub(lambda m: m.group(0)[:6] + "*" * (len(m.group(0)) - 6), text),
+                            encoding="utf-8", errors="surrogateescape")
+            masked += count
+    return masked

@@ -1,0 +1,137 @@
+"""Build the dbt project against a throwaway DuckDB and check indicator values by hand.
+
+The raw tables come from the extract contracts; `raw_fixtures` fills them with a few rows whose
+indicator values are computed by hand below. The build runs `dbt build` (seeds, models, data tests,
+unit tests) once per test session.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import raw_fixtures as fx  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_DIR = PROJECT_ROOT / "dbt"
+DBT = Path(sys.executable).with_name("dbt")
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("dbt_build")
+    db = tmp / "work.duckdb"
+    fx.build_raw_database(db, DBT_DIR / "seeds")
+    env = {**os.environ, "MONITOR_WORK_DB": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(
+        [str(DBT), "build", "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR),
+         "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs")],
+        cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    return db
+
+
+@pytest.fixture(scope="session")
+def con(warehouse):
+    connection = duckdb.connect(str(warehouse), read_only=True)
+    yield connection
+    connection.close()
+
+
+def values(con, indicator: str, year: int = fx.YEAR, residence: str = "_T") -> dict[tuple[str, str], tuple]:
+    rows = con.execute(
+        """select area_code, sex, numerator, denominator, value
+           from main_marts.fct_indicator_values
+           where indicator_code = ? and period_year = ? and residence = ?""",
+        [indicator, year, residence],
+    ).fetchall()
+    return {(a, s): (n, d, v) for a, s, n, d, v in rows}
+
+
+T1, T2, D = fx.T1, fx.T2, fx.DISTRICT
+
+# (area, sex) -> (numerator, denominator, value), computed by hand from raw_fixtures.
+EXPECTED = {
+    # 孕产妇死亡率: 1 maternal death (T1) over live births 10 (T1) + 8 (T2), per 100,000; sex does not apply.
+    "w_hlt_maternal_mortality": {
+        (D, "_T"): (1, 18, 100000 / 18), (T1, "_T"): (1, 10, 10000.0), (T2, "_T"): (0, 8, 0.0),
+    },
+    # 婴儿死亡率: boy in T1 (10 days), girl in T2 (100 days); births T1 6 boys 4 girls, T2 3 boys 5 girls; ‰.
+    "c_hlt_infant_mortality": {
+        (D, "_T"): (2, 18, 2000 / 18), (D, "1"): (1, 9, 1000 / 9), (D, "2"): (1, 9, 1000 / 9),
+        (T1, "_T"): (1, 10, 100.0), (T1, "1"): (1, 6, 1000 / 6), (T1, "2"): (0, 4, 0.0),
+        (T2, "_T"): (1, 8, 125.0), (T2, "1"): (0, 3, 0.0), (T2, "2"): (1, 5, 200.0),
+    },
+    # 出生人口性别比: male ÷ female live births × 100; sex _T only.
+    "c_hlt_sex_ratio_at_birth": {
+        (D, "_T"): (9, 9, 100.0), (T1, "_T"): (6, 4, 150.0), (T2, "_T"): (3, 5, 60.0),
+    },
+    # 村委会成员中女性比例: T1 2 of 5, T2 1 of 10 (two committees); district 3 of 15; sex _T only.
+    "w_dec_village_committee_female_share": {
+        (D, "_T"): (3, 15, 20.0), (T1, "_T"): (2, 5, 40.0), (T2, "_T"): (1, 10, 10.0),
+    },
+    # 学前三年毛入园率: kindergarten children ÷ population 3–5 (30 per sex per township).
+    "c_edu_preschool_ger": {
+        (D, "_T"): (42, 120, 35.0), (D, "1"): (21, 60, 35.0), (D, "2"): (21, 60, 35.0),
+        (T1, "_T"): (27, 60, 45.0), (T1, "1"): (12, 30, 40.0), (T1, "2"): (15, 30, 50.0),
+        (T2, "_T"): (15, 60, 25.0), (T2, "1"): (9, 30, 30.0), (T2, "2"): (6, 30, 20.0),
+    },
+}
+
+
+@pytest.mark.parametrize("indicator", sorted(EXPECTED))
+def test_foundation_indicator_values_by_area_and_sex(con, indicator):
+    got = values(con, indicator)
+    expected = EXPECTED[indicator]
+    assert set(got) == set(expected), f"{indicator}: rows {sorted(got)} != {sorted(expected)}"
+    for key, (num, den, value) in expected.items():
+        g_num, g_den, g_value = got[key]
+        assert g_num == pytest.approx(num), (indicator, key, "numerator")
+        assert g_den == pytest.approx(den), (indicator, key, "denominator")
+        assert g_value == pytest.approx(value, abs=1e-6), (indicator, key, "value")
+
+
+def test_residence_disaggregation_sums_to_total(con):
+    urban = values(con, "c_hlt_infant_mortality", residence="urban")
+    rural = values(con, "c_hlt_infant_mortality", residence="rural")
+    assert urban[(D, "_T")][:2] == (1, 10)
+    assert rural[(D, "_T")][:2] == (1, 8)
+
+
+def test_maternal_mortality_ci_is_exact_poisson(con):
+    lo, hi, method, small = con.execute(
+        """select ci_lower, ci_upper, ci_method, small_numbers_flag from main_marts.fct_indicator_values
+           where indicator_code = 'w_hlt_maternal_mortality' and period_year = 2023 and area_code = ?
+             and sex = '_T' and residence = '_T'""", [T1]).fetchone()
+    # exact Poisson limits for 1 event: 0.0253178 .. 5.5716434, over 10 live births, per 100,000
+    assert (method, small) == ("poisson", True)
+    assert lo == pytest.approx(253.1781, abs=1e-3)
+    assert hi == pytest.approx(55716.4339, abs=1e-2)
+
+
+def test_every_catalogue_indicator_has_values(con):
+    with (DBT_DIR / "seeds" / "indicator_catalogue.csv").open(encoding="utf-8") as fh:
+        codes = {r["indicator_code"] for r in csv.DictReader(fh)}
+    present = {r[0] for r in con.execute("select distinct indicator_code from main_marts.fct_indicator_values").fetchall()}
+    assert codes - present == set()
+
+
+def test_district_only_form_indicator_has_only_the_district_row(con):
+    areas = {r[0] for r in con.execute(
+        "select distinct area_code from main_marts.fct_indicator_values where indicator_code = 'w_eco_employed_female_share'").fetchall()}
+    assert areas == {D}
+
+
+def test_gender_parity_index_of_preschool_enrolment(con):
+    value = con.execute(
+        """select value from main_marts.fct_indicator_values
+           where indicator_code = 'w_edu_preschool_ger_gpi' and area_code = ? and period_year = 2023 and residence = '_T'""",
+        [T1]).fetchone()[0]
+    assert value == pytest.approx(50.0 / 40.0)
