@@ -40,7 +40,9 @@ run: setup sample
 test: setup
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
+# The Dagster UI on http://localhost:3000 (asset graph, checks, runs, sensor, schedule).
 dagster-ui: setup
+	export DAGSTER_HOME="$$($(PY) -c 'from dagster_project.operations import ensure_dagster_home as h; print(h())')" && \
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 docs: setup

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
@@ -17,10 +16,9 @@ from dagster_project.config import ConfigurationError, get_settings
 def _dagster_instance():
     from dagster import DagsterInstance
 
-    settings = get_settings()
-    home = os.environ.get("DAGSTER_HOME") or str(settings.data_dir / "dagster_home")
-    os.environ["DAGSTER_HOME"] = home
-    os.makedirs(home, exist_ok=True)
+    from dagster_project.operations import ensure_dagster_home
+
+    ensure_dagster_home()
     return DagsterInstance.get()
 
 

@@ -5,6 +5,7 @@ from dagster_project.assets.dbt import build_dbt_assets, dbt_resource
 from dagster_project.assets.extracts import build_extract_assets
 from dagster_project.assets.quality_checks import build_quality_checks
 from dagster_project.assets.outputs import analysts_database, department_feedback, indicator_table_exports
+from dagster_project.operations import build_annual_schedule, build_raw_file_sensor, run_failure_alert
 from dagster_project.resources import WarehouseResource
 
 extract_assets = build_extract_assets()
@@ -18,9 +19,16 @@ monitoring_job = define_asset_job(
     executor_def=in_process_executor,  # one process: DuckDB admits one writer
 )
 
+# Everything a changed file can affect: all dbt models and the outputs.
+downstream_of_raw = [key for step in dbt_steps for key in step.keys] + [
+    analysts_database.key, indicator_table_exports.key, department_feedback.key,
+]
+
 defs = Definitions(
     assets=[*extract_assets, *dbt_steps, analysts_database, indicator_table_exports, department_feedback],
     asset_checks=build_quality_checks(),
     jobs=[monitoring_job],
+    sensors=[build_raw_file_sensor(monitoring_job, downstream_of_raw), run_failure_alert],
+    schedules=[build_annual_schedule(monitoring_job)],
     resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
 )

@@ -343,6 +343,44 @@ def test_data_docs_are_built_and_contain_no_id_number(con, tmp_path):
     assert validate_extract(con, "births", period_years=[2023]).rows_validated == 300
 
 
+def test_dagster_asset_check_blocks_on_blocking_failures_and_records(workspace):
+    from dagster import AssetKey, asset, materialize
+
+    from dagster_project.quality.checks import CHECK_NAME, build_quality_checks
+    from dagster_project.resources import WarehouseResource
+
+    checks = build_quality_checks()
+    assert {c.check_keys.pop().asset_key.path[-1] for c in checks} == set(CONTRACTS.extracts)
+    db = workspace["warehouse"] / "work.duckdb"
+    with duckdb.connect(str(db)) as connection:
+        connection.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        connection.execute(CONTRACTS.extracts["legal_aid"].ddl())
+        fill(connection, CONTRACTS.extracts["legal_aid"], 50, 2023)
+        connection.execute("UPDATE raw.legal_aid SET township_code = '999' WHERE _row_number = 3")
+
+    @asset(key=AssetKey(["raw", "legal_aid"]))
+    def legal_aid_stub() -> None:  # stands in for the ingestion asset: the rows are already there
+        return None
+
+    result = materialize([legal_aid_stub, *build_quality_checks(["legal_aid"])],
+                         resources={"warehouse": WarehouseResource()}, raise_on_error=False)
+    evaluation = result.get_asset_check_evaluations()[0]
+    assert evaluation.check_name == CHECK_NAME and not evaluation.passed
+    assert evaluation.severity.value == "ERROR" and evaluation.blocking
+    assert evaluation.metadata["blocking_failures"].value == 1
+    with duckdb.connect(str(db), read_only=True) as connection:
+        recorded = connection.execute("SELECT rule_id FROM audit.gx_results WHERE NOT success AND run_id = ?",
+                                      [result.run_id]).fetchall()
+    assert recorded == [("code_list.township_code",)]
+
+
+def test_unknown_extract_is_a_clear_error(con):
+    from dagster_project.quality import SuiteError
+
+    with pytest.raises(SuiteError, match="not an extract"):
+        validate_extract(con, "marriages")
+
+
 # ------------------------------------------------------------------------------------------------
 # Speed
 # ------------------------------------------------------------------------------------------------

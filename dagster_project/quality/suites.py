@@ -95,7 +95,10 @@ class Suite:
 
 
 def suite_file(extract_name: str, expectations_dir: Path | None = None) -> Path:
-    extract = load_contracts().extracts[extract_name]
+    extracts = load_contracts().extracts
+    if extract_name not in extracts:
+        raise SuiteError(f"{extract_name} is not an extract of the contract (known: {', '.join(extracts)})")
+    extract = extracts[extract_name]
     return (expectations_dir or EXPECTATIONS_DIR) / extract.department / f"{extract_name}.json"
 
 

@@ -111,8 +111,7 @@ select
     cast(
         case
             when value is null then 'no_value'
-            when effective_target is null and (is_relative or target_reference_indicator is not null) and baseline is null
-                 and target_reference_indicator is null then 'no_baseline'
+            when effective_target is null and target_reference_indicator is null and is_relative then 'no_baseline'
             when effective_target is null then 'no_target_value'
             when is_relative and period_year <= baseline_year_used then 'baseline_period'
             when met then 'met'
