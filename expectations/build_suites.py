@@ -2,18 +2,19 @@
 
     .venv/bin/python expectations/build_suites.py            # (re)write expectations/<department>/<extract>.json
     .venv/bin/python expectations/build_suites.py --check    # exit 1 if a suite file is missing or out of date
+    (add --no-gx to skip parsing every suite with Great Expectations, which takes a few seconds)
 
 One suite per contract extract, written to `expectations/<department>/<extract>.json`
 in GX 1.x suite JSON (`name`, `expectations` with `type`/`kwargs`/`meta`/`severity`,
 `meta`). The suites validate the LOADED raw table `raw.<extract>` of the working
 database, i.e. after ingestion has quarantined bad rows. Most rules are derived
 from the contract (`dagster_project/contracts/extract_templates_v1.yaml`); the
-plausibility rules a contract cannot express are the hand-written additions in
-`HAND_WRITTEN` below. Re-run the script after changing the contract, adding an
+plausibility rules a contract cannot express are the hand-written additions:
+`hand_written()` and the tables above it (BLANK_SHARE_MAX, SCHOOL_STAGES, ...). Re-run the script after changing the contract, adding an
 extract or editing the additions; the output is deterministic, and
 `tests/test_quality_suites.py` fails when a committed suite differs from it.
 
-Every expectation carries in `meta`:
+Every expectation carries GX's own `severity` (`critical` for blocking rules, `warning`) and in `meta`:
   rule_id         stable id within the suite (recorded in audit.gx_results)
   severity        `blocking` (the extract must not flow on) or `warning`
   description_zh  what a department clerk should do about a failure
@@ -47,9 +48,14 @@ from dagster_project.contracts import AUDIT_COLUMNS, Column, Contracts, Extract,
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parent
 
-# A 15- or 18-character citizen ID number anywhere in a value, not part of a longer digit run.
-# RE2-compatible (no look-around), so it works on Arrow-backed pandas strings too.
-ID_NUMBER_REGEX = r"(?:^|[^0-9])(?:[0-9]{17}[0-9Xx]|[0-9]{15})(?:[^0-9]|$)"
+# A 15- or 18-character citizen ID number (GB 11643) anywhere in a value, not part of a longer
+# digit run: area code (6), birth date (YYYYMMDD, or YYMMDD in old 15-digit numbers), sequence,
+# check character. Requiring a plausible date keeps 15/18-digit record numbers from other
+# systems (case numbers, serials) from blocking a whole extract. RE2-compatible (no
+# look-around), so it also works on Arrow-backed pandas strings.
+_MMDD = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])"
+ID_NUMBER_REGEX = (r"(?:^|[^0-9])(?:[0-9]{6}(?:18|19|20)[0-9]{2}" + _MMDD + r"[0-9]{3}[0-9Xx]"
+                   r"|[0-9]{8}" + _MMDD + r"[0-9]{3})(?:[^0-9]|$)")
 # What ingestion writes instead of an ID number: hex HMAC-SHA256.
 PSEUDONYM_REGEX = r"^[0-9a-f]{64}$"
 SHA256_REGEX = r"^[0-9a-f]{64}$"
@@ -357,12 +363,12 @@ def hand_written(extract: Extract) -> list[dict[str, Any]]:
             en="Some township has no rows in the period; check whether a township's records were left out."))
     if extract.name in ("students", "student_health"):
         for stage, (types, lo, hi, zh_stage) in SCHOOL_STAGES.items():
-            condition = (f'school_type == "{types[0]}"' if len(types) == 1
-                         else "school_type in [" + ", ".join(f'"{t}"' for t in types) + "]")
+            # a GX 1.x row condition, serialised (= Column("school_type").is_in(types))
+            condition = {"type": "comparison", "column": {"name": "school_type"}, "operator": "IN", "parameter": types}
             grades = f"{lo}" if lo == hi else f"{lo}–{hi}"
             rules.append(_rule(
                 "expect_column_values_to_be_between",
-                {"column": "grade", "min_value": lo, "max_value": hi, "row_condition": condition, "condition_parser": "pandas"},
+                {"column": "grade", "min_value": lo, "max_value": hi, "row_condition": condition},
                 rule_id=f"grade_fits_school_type.{stage}", severity="warning",
                 zh=f"{zh_stage}学生的「年级」应为{grades}：请核对年级或学校类型是否填错。",
                 en=f"Students of {stage.replace('_', ' ')} schools should be in grade {grades.replace('–', '-')}; check the grade or the school type."))

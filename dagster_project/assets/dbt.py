@@ -18,8 +18,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
-from dagster import AssetExecutionContext, AssetsDefinition
-from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from dagster import AssetExecutionContext, AssetKey, AssetsDefinition
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from dagster_project.config import DBT_PROJECT_DIR, export_dbt_env
 from dagster_project.contracts import load_contracts
@@ -69,12 +69,25 @@ def dbt_step_groups() -> dict[str, list[str]]:
     return groups
 
 
+class MonitoringTranslator(DagsterDbtTranslator):
+    """dbt sources are the ingestion assets ["raw", <extract>]; models are [<layer>, <model>]."""
+
+    def get_asset_key(self, dbt_resource_props) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return AssetKey(["raw", dbt_resource_props.get("identifier") or dbt_resource_props["name"]])
+        return super().get_asset_key(dbt_resource_props)
+
+
+TRANSLATOR = MonitoringTranslator()
+
+
 def _build_dbt_step(group: str, names: list[str]) -> AssetsDefinition:
     @dbt_assets(
         manifest=MANIFEST,
         project=dbt_project,
         select=" ".join(sorted(names)),
         name=f"dbt_{group}",
+        dagster_dbt_translator=TRANSLATOR,
         pool="duckdb_writer",
     )
     def _step(context: AssetExecutionContext, dbt: DbtCliResource):

@@ -1,18 +1,16 @@
 """What leaves the warehouse: the analysts' database and the export files."""
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
-from dagster_project.assets.dbt import dbt_step_groups
+from dagster_project.assets.dbt import build_dbt_assets
 from dagster_project.config import get_settings
 from dagster_project.contracts import load_contracts
 from dagster_project.exports.feedback import write_feedback_files
 from dagster_project.exports.indicator_tables import write_indicator_tables
 from dagster_project.publish import publish, readonly_hint
 
-# dagster-dbt keys models by name; the published marts are the fct_/dim_ models.
-MART_KEYS = sorted(
-    {AssetKey([name]) for names in dbt_step_groups().values() for name in names if name.startswith(("fct_", "dim_"))},
-    key=lambda k: k.path,
-)
+# The published marts: dbt models keyed ["marts", <model>].
+MART_KEYS = sorted({key for step in build_dbt_assets() for key in step.keys if key.path[0] == "marts"},
+                   key=lambda k: k.path)
 
 
 @asset(

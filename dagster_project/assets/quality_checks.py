@@ -39,7 +39,7 @@ def build_extract_checks(extract: Extract) -> AssetChecksDefinition:
     def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource):
         with warehouse.connect() as con:
             outcome = validate_extract(con, extract.name)
-            record_outcome(con, outcome, context.run_id)
+            record_outcome(con, outcome, context.run.run_id)
         metadata = outcome.to_dagster_metadata()
         if not outcome.passed_blocking:
             context.log.error(outcome.summary_zh() + "\n" + outcome.summary_en())

@@ -56,9 +56,9 @@ RATES: dict[str, Rate] = {
     "infant_treated": Rate(0.985, township_sd=0.2),
     # child health
     "covered_under3": Rate(0.975, rural=-0.3, township_sd=0.35, trend=0.05),
-    "covered_3to6": Rate(0.90, rural=-0.25, township_sd=0.3, trend=0.05),
+    "covered_3to6": Rate(0.92, rural=-0.25, township_sd=0.3, trend=0.05),
     "systematic_management": Rate(0.935, rural=-0.3, township_sd=0.3, trend=0.05),
-    "vision_checked": Rate(0.955, rural=-0.3, township_sd=0.35, trend=0.08),
+    "vision_checked": Rate(0.962, rural=-0.3, township_sd=0.35, trend=0.08),
     "hemoglobin_measured": Rate(0.88, township_sd=0.3),
     "height_measured": Rate(0.93, township_sd=0.3),
     "fully_immunized": Rate(0.978, rural=-0.3, township_sd=0.45, trend=0.04),

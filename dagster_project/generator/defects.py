@@ -314,20 +314,21 @@ class Injector:
             put(name, rows, new, expected=old)
             return out
         if kind in ("date_format_variant", "excel_serial_date", "impossible_date"):
-            # One date column per row, among those filled in.
-            for row in rows:
-                filled = [c for c in self.date_cols if cols[c][int(row)] is not None]
-                name = filled[int(rng.integers(len(filled)))]
-                d = typed[name][int(row)]
+            # One date column per row, among those filled in; one scatter per column.
+            for name, subset in self._spread_over(self.date_cols, rows, cols, rng):
+                dates = typed[name].gather(subset).to_list()
                 if kind == "date_format_variant":
-                    style = int(rng.integers(3))
-                    text = (d.strftime("%Y/%m/%d"), d.strftime("%Y%m%d"), f"{d.year}年{d.month}月{d.day}日")[style]
-                    put(name, [row], [text], expected=[d.isoformat()])
+                    styles = rng.integers(3, size=len(dates))
+                    text = [(d.strftime("%Y/%m/%d"), d.strftime("%Y%m%d"), f"{d.year}年{d.month}月{d.day}日")[k]
+                            for d, k in zip(dates, styles)]
+                    put(name, subset, text, expected=[d.isoformat() for d in dates])
                 elif kind == "excel_serial_date":
-                    put(name, [row], [str((d - EXCEL_EPOCH).days)], expected=[d.isoformat()])
+                    put(name, subset, [str((d - EXCEL_EPOCH).days) for d in dates],
+                        expected=[d.isoformat() for d in dates])
                 else:
-                    month, day = _IMPOSSIBLE[int(rng.integers(len(_IMPOSSIBLE)))]
-                    put(name, [row], [f"{d.year}-{month:02d}-{day:02d}"])
+                    picks = rng.integers(len(_IMPOSSIBLE), size=len(dates))
+                    put(name, subset, [f"{d.year}-{_IMPOSSIBLE[k][0]:02d}-{_IMPOSSIBLE[k][1]:02d}"
+                                       for d, k in zip(dates, picks)])
             return out
         if kind == "dates_out_of_order":
             first, second = self.extract.date_order[0]
@@ -360,17 +361,24 @@ class Injector:
             put("value", rows, new)
             return out
         if kind == "missing_required":
-            for row in rows:
-                filled = [c for c in self.blankable if cols[c][int(row)] is not None]
-                name = filled[int(rng.integers(len(filled)))]
-                cols[name] = cols[name].scatter([int(row)], pl.Series([None], dtype=pl.String))
-                out.append(Defect(int(row), kind, name, None, None, rule))
+            for name, subset in self._spread_over(self.blankable, rows, cols, rng):
+                cols[name] = cols[name].scatter(subset, None)
+                out.extend(Defect(int(r), kind, name, None, None, rule) for r in subset)
             return out
         if kind == "invalid_code":
             name, values, rule_id = INVALID_CODES[self.extract.name]
             put(name, rows, [values[int(rng.integers(len(values)))] for _ in rows], rule_id=rule_id)
             return out
         raise KeyError(kind)
+
+    @staticmethod
+    def _spread_over(candidates: list[str], rows: np.ndarray, cols: dict[str, pl.Series],
+                     rng: np.random.Generator) -> list[tuple[str, np.ndarray]]:
+        """Give each row one of the candidate columns that is filled in for it, at random."""
+        filled = np.stack([cols[c].is_not_null().to_numpy()[rows] for c in candidates], axis=1)
+        score = np.where(filled, rng.random(filled.shape), -1.0)
+        choice = score.argmax(axis=1)
+        return [(name, rows[choice == j]) for j, name in enumerate(candidates) if (choice == j).any()]
 
     def _bad_place(self, value: str, col_type: str, rng: np.random.Generator) -> str:
         county = value[:6]

@@ -95,8 +95,8 @@ def build(codes: np.ndarray, dates: np.ndarray, seq: np.ndarray, male: np.ndarra
     seq = (np.asarray(seq, dtype=np.int64) + (codes * 7919) % SEQ_PER_LANE) % SEQ_PER_LANE
     seq3 = (seq // 5) * 10 + 2 * (seq % 5) + np.asarray(male, dtype=np.int64)
     first17 = codes * 10**11 + (year * 10000 + month * 100 + day) * 1000 + seq3
-    checks = np.array(list(CHECK_CHARS))[check_index(first17)]
-    return pl.Series(first17).cast(pl.String) + pl.Series(checks)
+    checks = pl.Series(list(CHECK_CHARS)).gather(check_index(first17))
+    return pl.Series(first17).cast(pl.String) + checks
 
 
 def check_char(first17: str) -> str:

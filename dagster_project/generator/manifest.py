@@ -47,10 +47,15 @@ CONVENTIONS = {
 }
 
 
-def build(options: dict, files: list[dict], defects: list[dict], contract_version: int,
-          extracts_seen: set[str], multiplier: float) -> dict:
-    by_kind = Counter(d["kind"] for d in defects)
-    by_handling = Counter(d["handling"] for d in defects)
+def build(options: dict, files: list[dict], contract_version: int, extracts_seen: set[str],
+          multiplier: float) -> dict:
+    """Everything but the defect list (which is streamed by `write`)."""
+    by_kind: Counter[str] = Counter()
+    for f in files:
+        by_kind.update(f["defects"])
+    by_handling: Counter[str] = Counter()
+    for kind, n in by_kind.items():
+        by_handling[KINDS[kind].handling] += n
     kinds = {}
     for name, kind in KINDS.items():
         rates = sorted({kind_rate(e, name) for e in extracts_seen} | {kind.rate})
@@ -69,34 +74,41 @@ def build(options: dict, files: list[dict], defects: list[dict], contract_versio
         "conventions": CONVENTIONS,
         "defect_kinds": kinds,
         "files": files,
-        "defects": defects,
         "summary": {
             "files": len(files),
             "rows": sum(f["rows"] for f in files),
-            "defects": len(defects),
+            "defects": sum(by_kind.values()),
             "by_kind": dict(sorted(by_kind.items())),
             "by_handling": dict(sorted(by_handling.items())),
         },
     }
 
 
-def write(path: Path, manifest: dict) -> None:
-    """JSON with one file and one defect per line, so diffs and greps stay readable."""
+def write(path: Path, manifest: dict, defect_parts: list[Path]) -> None:
+    """JSON with one file and one defect per line, so diffs and greps stay readable.
+
+    Defects are copied line by line from the JSON-lines part files (already one
+    JSON object per line), so a province run's millions of defects never sit in memory.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    head = {k: v for k, v in manifest.items() if k not in ("files", "defects", "summary")}
-    lines = ["{"]
-    for key, value in head.items():
-        lines.append(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},")
-    for key in ("files", "defects"):
-        items = manifest[key]
-        lines.append(f"  {json.dumps(key)}: [")
-        for i, item in enumerate(items):
-            comma = "," if i < len(items) - 1 else ""
-            lines.append("    " + json.dumps(item, ensure_ascii=False) + comma)
-        lines.append("  ],")
-    lines.append(f'  "summary": {json.dumps(manifest["summary"], ensure_ascii=False)}')
-    lines.append("}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    head = {k: v for k, v in manifest.items() if k not in ("files", "summary")}
+    with path.open("w", encoding="utf-8") as out:
+        out.write("{\n")
+        for key, value in head.items():
+            out.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+        out.write('  "files": [\n')
+        files = manifest["files"]
+        for i, item in enumerate(files):
+            out.write("    " + json.dumps(item, ensure_ascii=False) + ("," if i < len(files) - 1 else "") + "\n")
+        out.write('  ],\n  "defects": [')
+        first = True
+        for part in defect_parts:
+            with part.open(encoding="utf-8") as fh:
+                for line in fh:
+                    out.write(("\n    " if first else ",\n    ") + line.rstrip("\n"))
+                    first = False
+        out.write("\n  ],\n" if not first else "],\n")
+        out.write(f'  "summary": {json.dumps(manifest["summary"], ensure_ascii=False)}\n}}\n')
 
 
 def read(path: Path) -> dict:

@@ -152,7 +152,7 @@ def register(
     cohorts: Sequence[int],
     sexes: Sequence[int] = (0, 1),
     residences: Sequence[int] = (0, 1),
-    max_persons: int = 600_000,
+    max_persons: int = 250_000,
 ) -> Iterator[Persons]:
     """The people of one township living there at the end of `year`, in chunks of at most ~max_persons.
 
@@ -265,6 +265,7 @@ def pick_from_register(
     salt: str,
     spread: int = 0,
     stride: int = 1,
+    size_years: Sequence[int] | None = None,
 ) -> Persons:
     """Distinct living people of given township, residence, sex and age at the end of `year`.
 
@@ -273,7 +274,9 @@ def pick_from_register(
     while k < N. A block that is empty falls back to the other residence, then
     to neighbouring ages. `stride` and `spread` map k to k·stride + spread, so
     callers drawing from the same blocks at different times (committee terms)
-    stay apart.
+    stay apart. With `size_years`, N is the smallest count of the block over
+    those years: the same permutation then serves draws made in each of them,
+    and the people drawn live in all of them.
     """
     township = np.asarray(township, dtype=np.int64)
     residence = np.asarray(residence, dtype=np.int64).copy()
@@ -292,8 +295,14 @@ def pick_from_register(
             residence[take] = rr
             age[take] = cand_age[take]
             size[take] = cand[take]
-    size = np.maximum(size, 1)
     cohort = year - age
+    if size_years is not None:
+        for other in size_years:
+            other_age = other - cohort
+            inside = (other_age >= 0) & (other_age < MAX_AGE)
+            other_size = demo.pop(other)[township, residence, sex, np.clip(other_age, 0, MAX_AGE - 1)]
+            size = np.where(inside, np.minimum(size, other_size), size)
+    size = np.maximum(size, 1)
     rank = group_rank(township, residence, sex, cohort) * stride + spread
     probe = Persons(pop, township, residence, sex, cohort, np.zeros(len(cohort), dtype=np.int64))
     shift = (hashing.combine(probe._block, hashing.key(pop.seed, salt)) % size.astype(np.uint64)).astype(np.int64)

@@ -1,6 +1,8 @@
 """Run the generator: build the world, write every extract and year, write the manifest."""
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 import time
 from collections import Counter
@@ -14,7 +16,7 @@ from dagster_project.generator import hashing
 from dagster_project.generator import manifest as manifest_io
 from dagster_project.generator.areas import load_townships
 from dagster_project.generator.calibration import Calibration
-from dagster_project.generator.defects import Injector
+from dagster_project.generator.defects import KINDS, Injector
 from dagster_project.generator.demography import project
 from dagster_project.generator.extracts import civil_affairs, education, forms, health, justice, population
 from dagster_project.generator.options import EXTRACT_ORDER, GeneratorError, Options
@@ -31,7 +33,7 @@ class FileWriter:
     """One output file: style, sink, defect injection and row bookkeeping across chunks."""
 
     def __init__(self, world: World, options: Options, extract: Extract, year: int | None, stem: str,
-                 expected_rows: int, source_department: str | None = None, with_defects: bool = True):
+                 expected_rows: int, parts: Path, source_department: str | None = None, with_defects: bool = True):
         self.world, self.extract, self.year = world, extract, year
         self.source_department = source_department
         relative_stem = f"{extract.department}/{stem}"
@@ -53,7 +55,10 @@ class FileWriter:
                          if i.base and i.department == source_department and items[i.base].department == source_department}
             self.injector = Injector(extract, self.style, self.period[1], options.defect_rate,
                                      {t.code for t in world.townships}, bases)
-        self.defects: list[dict] = []
+        # Defects go straight to a JSON-lines part file: a province run has millions of them.
+        self.parts_file = parts / (self.style.relative_path.replace("/", "__") + ".jsonl")
+        self._parts = None
+        self.counts: Counter[str] = Counter()
         self.chunks = 0
         self.started = time.perf_counter()
 
@@ -65,18 +70,23 @@ class FileWriter:
             rng = hashing.chunk_rng(self.world.seed, "defects", self.style.relative_path, self.chunks)
             text, found = self.injector.inject(text, typed, rng)
             offset = self.sink.rows + 2            # header is row 1
+            if found and self._parts is None:
+                self._parts = self.parts_file.open("w", encoding="utf-8")
             for d in found:
-                self.defects.append({
+                self.counts[d.kind] += 1
+                self._parts.write(json.dumps({
                     "file": self.style.relative_path, "row": offset + d.position, "kind": d.kind,
-                    "column": d.column, "handling": _handling(d.kind), "rule_id": d.rule_id,
+                    "column": d.column, "handling": KINDS[d.kind].handling, "rule_id": d.rule_id,
                     "value": d.value, "expected": d.expected,
-                })
+                }, ensure_ascii=False) + "\n")
         self.sink.write(text)
         self.chunks += 1
 
     def close(self, quiet: bool) -> dict:
         sha = self.sink.close()
-        counts = Counter(d["kind"] for d in self.defects)
+        if self._parts is not None:
+            self._parts.close()
+        counts = self.counts
         record = {
             "path": self.style.relative_path,
             "extract": self.extract.name,
@@ -94,14 +104,9 @@ class FileWriter:
         }
         if not quiet:
             took = time.perf_counter() - self.started
-            print(f"  {self.style.relative_path:<42} {self.sink.rows:>10,} rows  {len(self.defects):>6,} defects"
+            print(f"  {self.style.relative_path:<42} {self.sink.rows:>10,} rows  {sum(counts.values()):>7,} defects"
                   f"  {took:6.1f} s", flush=True)
         return record
-
-
-def _handling(kind: str) -> str:
-    from dagster_project.generator.defects import KINDS
-    return KINDS[kind].handling
 
 
 def build_world(options: Options) -> World:
@@ -114,7 +119,8 @@ def build_world(options: Options) -> World:
                  options.seed, options.scale, years)
 
 
-def generate(options: Options) -> dict:
+def generate(options: Options) -> Path:
+    """Write every extract and the manifest; returns the manifest's path."""
     started = time.perf_counter()
     say = (lambda *a: None) if options.quiet else (lambda *a: print(*a, flush=True))
     unknown = set(options.extracts or []) - set(EXTRACT_ORDER)
@@ -128,18 +134,19 @@ def generate(options: Options) -> dict:
         f"seed {options.seed}, {'clean' if options.clean else f'defects x{options.defect_rate:g}'}  → {options.out}")
     contracts = world.contracts
     files: list[dict] = []
-    defects: list[dict] = []
+    parts = options.manifest_path.parent / ".defect_parts"
+    shutil.rmtree(parts, ignore_errors=True)
+    parts.mkdir(parents=True)
 
     def run(extract_name: str, year: int | None, chunks: Iterable[pl.DataFrame], stem: str,
             source_department: str | None = None, with_defects: bool = True) -> None:
         extract = contracts.extracts[extract_name]
         residents = world.demo.pop(year if year is not None else world.years[-1]).sum()
         expected = int(residents * ROWS_PER_RESIDENT.get(extract_name, 1.0))
-        writer = FileWriter(world, options, extract, year, stem, expected, source_department, with_defects)
+        writer = FileWriter(world, options, extract, year, stem, expected, parts, source_department, with_defects)
         for chunk in chunks:
             writer.write(chunk)
         files.append(writer.close(options.quiet))
-        defects.extend(writer.defects)
 
     producers = {
         "population": population.produce,
@@ -157,7 +164,7 @@ def generate(options: Options) -> dict:
         for name in EXTRACT_ORDER:
             if not options.wants(name) or name in ("students", "student_health", "grade_history", "forms"):
                 if name == "students" and (options.wants("students") or options.wants("student_health")):
-                    _education_year(world, options, year, files, defects)
+                    _education_year(world, options, year, files, parts)
                 if name == "forms" and options.wants("forms"):
                     for department in forms.departments():
                         run("forms", year, forms.produce(world, year, department), f"{department}_{year}", department)
@@ -167,11 +174,10 @@ def generate(options: Options) -> dict:
         history_from = min(education.HISTORY_FROM, world.years[0] - 11)
         say("grade history")
         # The consolidation rate needs exact counts: no defects in this small aggregate.
-        run("grade_history", None, [education.grade_history(world, history_from, world.years[-1])],
+        run("grade_history", None, _lazy(education.grade_history, world, history_from, world.years[-1]),
             "grade_history", with_defects=False)
 
     files.sort(key=lambda f: f["path"])
-    defects.sort(key=lambda d: (d["file"], d["row"]))
     opts = {
         "seed": options.seed, "years": world.years, "scale": options.scale, "clean": options.clean,
         "defect_rate": 0.0 if options.clean else options.defect_rate,
@@ -179,29 +185,36 @@ def generate(options: Options) -> dict:
         "extracts": options.extracts or "all", "townships": len(world.townships),
     }
     extracts_seen = {f["extract"] for f in files}
-    manifest = manifest_io.build(opts, files, defects, contracts.version, extracts_seen,
+    # Defects of all files, in file order and row order, streamed from the part files.
+    part_files = [parts / (f["path"].replace("/", "__") + ".jsonl") for f in files]
+    manifest = manifest_io.build(opts, files, contracts.version, extracts_seen,
                                  0.0 if options.clean else options.defect_rate)
-    manifest_io.write(options.manifest_path, manifest)
+    manifest_io.write(options.manifest_path, manifest, [p for p in part_files if p.exists()])
+    shutil.rmtree(parts, ignore_errors=True)
     took = time.perf_counter() - started
     size = sum(f["bytes"] for f in files)
-    say(f"done: {len(files)} files, {sum(f['rows'] for f in files):,} rows, {size / 1e6:.1f} MB, "
-        f"{len(defects):,} defects in {took:.1f} s; manifest {options.manifest_path}")
-    return manifest
+    say(f"done: {len(files)} files, {manifest['summary']['rows']:,} rows, {size / 1e6:.1f} MB, "
+        f"{manifest['summary']['defects']:,} defects in {took:.1f} s; manifest {options.manifest_path}")
+    return options.manifest_path
 
 
-def _education_year(world: World, options: Options, year: int, files: list, defects: list) -> None:
+def _lazy(function, *args):
+    """Compute a single chunk only when the writer asks for it (so the progress line times it)."""
+    yield function(*args)
+
+
+def _education_year(world: World, options: Options, year: int, files: list, parts: Path) -> None:
     """Students and the health survey come from one pass over the children of each township."""
     contracts = world.contracts
     writers = {}
     for name in ("students", "student_health"):
         if options.wants(name):
-            writers[name] = FileWriter(world, options, contracts.extracts[name], year, f"{name}_{year}", 10**9)
+            writers[name] = FileWriter(world, options, contracts.extracts[name], year, f"{name}_{year}", 10**9, parts)
     for name, chunk in education.produce(world, year):
         if name in writers:
             writers[name].write(chunk)
     for writer in writers.values():
         files.append(writer.close(options.quiet))
-        defects.extend(writer.defects)
 
 
 def main_generate(options: Options) -> int:

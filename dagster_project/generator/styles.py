@@ -40,6 +40,7 @@ class FileStyle:
 
     def describe(self) -> dict:
         d = asdict(self)
+        d = {"format": d.pop("file_format"), **d}
         d["line_terminator"] = "CRLF" if self.line_terminator == "\r\n" else "LF"
         d["headers"] = list(self.headers)
         d.pop("relative_path")

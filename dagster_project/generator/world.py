@@ -13,8 +13,8 @@ from dagster_project.generator.calibration import Calibration
 from dagster_project.generator.demography import Demography
 from dagster_project.generator.persons import Population
 
-RESIDENCE = np.array(["urban", "rural"])
-SEX = np.array(["1", "2"])
+RESIDENCE = ("urban", "rural")
+SEX = ("1", "2")
 
 
 @dataclass
@@ -27,7 +27,7 @@ class World:
     seed: int
     scale: float
     years: list[int]
-    chunk_persons: int = 600_000
+    chunk_persons: int = 250_000   # people per chunk: bounds memory whatever the scale
 
     def year_slot(self, year: int) -> int:
         """Position of a year among the generated years (keeps event identities of different years apart)."""
@@ -63,11 +63,28 @@ def date_series(name: str, dates: np.ndarray) -> pl.Series:
 def bool_series(name: str, values: np.ndarray, known: np.ndarray | None = None) -> pl.Series:
     """Yes/no column; where `known` is False the cell is blank (not applicable / not recorded)."""
     s = pl.Series(name, np.asarray(values, dtype=bool))
-    if known is not None:
-        s = pl.select(pl.when(pl.Series(np.asarray(known, dtype=bool))).then(s).otherwise(None)).to_series().alias(name)
-    return s
+    return s if known is None else blank_where(s, ~np.asarray(known, dtype=bool))
 
 
 def blank_where(series: pl.Series, blank: np.ndarray) -> pl.Series:
-    mask = pl.Series(np.asarray(blank, dtype=bool))
-    return pl.select(pl.when(mask).then(None).otherwise(series)).to_series().alias(series.name)
+    positions = np.flatnonzero(np.asarray(blank, dtype=bool))
+    return series.scatter(positions, None) if len(positions) else series
+
+
+# String columns are built in polars from small label lists: converting numpy string
+# arrays to polars creates one Python object per cell, 30 times slower than a gather.
+def labels(name: str, values, index: np.ndarray) -> pl.Series:
+    """values[index] as a string column (values: a short list of labels)."""
+    return pl.Series(name, list(values), dtype=pl.String).gather(np.asarray(index, dtype=np.int64))
+
+
+def constant(name: str, value: str, n: int) -> pl.Series:
+    return pl.repeat(value, n, eager=True, dtype=pl.String).alias(name)
+
+
+def numbered(name: str, prefix: str, numbers: np.ndarray, width: int = 0) -> pl.Series:
+    """prefix + zero-padded numbers, e.g. record numbers `ET00012345678901`."""
+    text = pl.Series(np.asarray(numbers, dtype=np.int64)).cast(pl.String)
+    if width:
+        text = text.str.zfill(width)
+    return (prefix + text).alias(name)

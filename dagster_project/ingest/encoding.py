@@ -44,10 +44,12 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LONE_CR = re.compile("\r(?!\n)")
 # Two or more UTF-8 encoded CJK ideographs between ASCII bytes: a sign of UTF-8 lines in a non-UTF-8 file.
 _UTF8_CJK_RUN = re.compile(rb"[\x00-\x7f](?:[\xe4-\xe9][\x80-\xbf]{2}){2,}[\x00-\x7f]")
-# Characters a department's UTF-8 line is made of; anything else (e.g. Latin letters with accents,
-# which is what GBK bytes look like when read as UTF-8) makes a line "implausible" as UTF-8.
+# Characters a department's UTF-8 text is made of: ASCII, Latin-1 and pinyin letters (Lü, José),
+# CJK, full-width forms, common punctuation and symbols. Anything else (e.g. 'Ů', which is what the
+# GBK bytes of 女 look like when read as UTF-8) makes a text "implausible" as UTF-8.
+_PINYIN = "ĀāĒēĚěĪīŌōŪūǍ-ǜ"
 _IMPLAUSIBLE = re.compile(
-    "[^\x00-\x7f\u00b0\u00b7\u00d7\u2000-\u206f\u2100-\u218f\u2460-\u24ff\u2e80-\u2fdf\u3000-\u303f"
+    "[^\x00-\x7f\u00a0-\u00ff" + _PINYIN + "\u2000-\u206f\u2100-\u218f\u2460-\u24ff\u2e80-\u2fdf\u3000-\u303f"
     "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\u2400-\u2421]"
 )
 UTF8, GB = "utf-8", "gb18030"
@@ -97,23 +99,34 @@ def _clean(text: str) -> str:
     return _CONTROL.sub(lambda m: chr(0x2400 + (ord(m.group()) if m.group() != "\x7f" else 0x21)), text)
 
 
-def _stream(path: Path, encoding: str, target: Path, skip: int = 0) -> bool:
-    """Decode the whole file strictly with `encoding` into `target`; False if it does not decode."""
+def _stream(path: Path, encoding: str, target: Path, skip: int = 0) -> tuple[bool, bool]:
+    """Decode the whole file strictly with `encoding` into `target`.
+
+    Returns (decoded?, saw implausible characters?): GBK bytes that happen to be valid UTF-8
+    (女 in GBK is U+016E in UTF-8) come out as Latin letters with accents.
+    """
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     carry = ""
+    implausible = False
+    first = True
     try:
         with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
             src.read(skip)
             while chunk := src.read(CHUNK):
                 text = carry + decoder.decode(chunk)
                 carry = ""
+                if first and text:
+                    text, first = text.lstrip("\ufeff"), False  # a second BOM would read as an empty file
                 if text.endswith("\r"):          # a CRLF may straddle two chunks
                     text, carry = text[:-1], "\r"
+                implausible = implausible or (not text.isascii() and _IMPLAUSIBLE.search(text) is not None)
                 dst.write(_clean(text))
-            dst.write(_clean(carry + decoder.decode(b"", final=True)))
+            text = carry + decoder.decode(b"", final=True)
+            implausible = implausible or _IMPLAUSIBLE.search(text) is not None
+            dst.write(_clean(text))
     except UnicodeDecodeError:
-        return False
-    return True
+        return False, implausible
+    return True, implausible
 
 
 def _has_utf8_cjk(path: Path) -> bool:
@@ -165,6 +178,8 @@ def _per_line(path: Path, target: Path, skip: int) -> Transcoded:
         while raw:
             nxt = src.readline()
             text, how = _decode_line(raw, last=not nxt)
+            if out_line == 1:
+                text = text.lstrip("\ufeff")
             if out_line == 1 and how in ("undecodable", "truncated"):
                 raise _unknown_encoding(path, 1)
             text = _clean(text)
@@ -199,21 +214,32 @@ def transcode(path: Path, target: Path, hint: str | None = None) -> Transcoded:
     for bom, name in _BOMS:
         if head.startswith(bom):
             if name == "utf-16":
-                if _stream(path, name, target):
+                if _stream(path, name, target)[0]:
                     return Transcoded(target, name)
                 raise _unknown_encoding(path)
-            if _stream(path, UTF8, target, skip=len(bom)):
+            if _stream(path, UTF8, target, skip=len(bom))[0]:
                 return Transcoded(target, name)
             result = _per_line(path, target, skip=len(bom))
             result.notes.append("UTF-8 BOM, but not every line is UTF-8")
             return result
     if hint and hint.startswith("utf-16"):
-        if _stream(path, hint, target):
+        if _stream(path, hint, target)[0]:
             return Transcoded(target, "utf-16", notes=[f"{hint.upper()} without BOM"])
         raise _unknown_encoding(path)
-    if _stream(path, UTF8, target):
+    utf8_ok, utf8_odd = _stream(path, UTF8, target)
+    if utf8_ok and not utf8_odd:
         return Transcoded(target, UTF8)
-    if not _has_utf8_cjk(path) and _stream(path, GB, target):
+    if utf8_ok:
+        # Valid UTF-8 but with characters no department writes: maybe GBK after all.
+        gb_target = target.with_name(target.name + ".gb")
+        gb_ok, gb_odd = _stream(path, GB, gb_target)
+        if gb_ok and not gb_odd:
+            gb_target.replace(target)
+            return Transcoded(target, GB, notes=["valid UTF-8 but read as GB18030 (only that gives Chinese text)"])
+        gb_target.unlink(missing_ok=True)
+        _stream(path, UTF8, target)
+        return Transcoded(target, UTF8)
+    if not _has_utf8_cjk(path) and _stream(path, GB, target)[0]:
         return Transcoded(target, GB)
     return _per_line(path, target, skip=0)
 

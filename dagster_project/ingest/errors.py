@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-# 15-digit (old) and 18-digit citizen ID numbers, and Excel's scientific rendering of them.
-_ID_LIKE = re.compile(r"(?<![0-9])([0-9]{6})[0-9]{9}(?:[0-9]{2}[0-9Xx])?(?![0-9])|[0-9]\.[0-9]+[Ee]\+?1[5-9]")
+# Any run of 15+ digits (old 15-digit and 18-digit ID numbers, also glued to other digits), and
+# Excel's scientific rendering of a long number (which keeps an ID's first 15 digits).
+_ID_LIKE = re.compile(r"([0-9]{6})[0-9]{9,}[Xx]?|[0-9]\.[0-9]+[Ee]\+?1[5-9]")
 
 
 def redact_identifiers(text: str) -> str:

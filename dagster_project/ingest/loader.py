@@ -116,7 +116,7 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
     current = con.execute(
         f"SELECT source_file FROM audit.file_loads WHERE {where} AND is_current AND sha256 = ?", [*params, sha]
     ).fetchone()
-    if current and current[0] != dropped.relative:
+    if current and current[0] != dropped.relative and _still_there(dropped, current[0]):
         return _record_duplicate_name(con, dropped, contracts, sha, load_id, current[0])
     if current:
         return LoadResult(dropped.relative, extract.name, dropped.period_year, "unchanged", load_id,
@@ -355,6 +355,15 @@ def _reject_all_rows(con, dropped, contracts, table: RawTable, sha, load_id, rul
                       table.rows_read, 0, rows.height, 0, zh, en, {rule_id: rows.height})
 
 
+def _still_there(dropped: DroppedFile, other_relative: str) -> bool:
+    """Is the file loaded as `other_relative` still in the raw folder (else this one is just a rename)?"""
+    raw_root = dropped.path
+    for _ in dropped.relative.split("/"):
+        raw_root = raw_root.parent
+    other = raw_root / other_relative
+    return other.exists() and other.resolve().is_relative_to(raw_root.resolve())
+
+
 def _record_duplicate_name(con, dropped: DroppedFile, contracts, sha, load_id, loaded_as: str) -> LoadResult:
     """The same bytes are already current for this partition under another name: record, do not reload."""
     zh = f"与已入库文件 {loaded_as} 内容完全相同（同一文件重复报送），未重复入库。"
@@ -376,8 +385,11 @@ def record_unrecognised(con, dropped: DroppedFile, contracts: Contracts) -> Load
         zh = f"{dropped.relative} 是指向报送目录之外（或不存在）的链接，出于安全未读取；请把文件本身放入报送目录。"
         en = f"{dropped.relative} is a link to a place outside MONITOR_RAW_DIR (or to nothing); not read, for safety."
     else:
-        sha = key = sha256_of(dropped.path)
-        size = dropped.path.stat().st_size
+        try:
+            sha = key = sha256_of(dropped.path)
+        except OSError:  # vanished or unreadable since it was listed
+            sha, key = None, hashlib.sha256(dropped.relative.encode("utf-8")).hexdigest()
+        size = _size(dropped)
         zh = (f"文件名 {dropped.relative} 不符合报送模板（应为 <部门>/<报表>_<年份>.csv 或 .xlsx），未处理。")
         en = f"File name {dropped.relative} matches no template (<department>/<extract>_<YYYY>.csv|xlsx); not processed."
     exists = con.execute(

@@ -60,6 +60,7 @@ _LINE_SEPARATOR = "\x1f"  # encoding.transcode replaces every control character,
 MAX_LINE_CHARS = 100_000  # a department row is a few hundred characters; longer lines are not rows
 HEADER_SCAN_ROWS = 10
 MAX_SHEET_XML_BYTES = 4 * 1024**3  # uncompressed worksheet size above which a workbook is refused
+MAX_MERGED_CELLS = 5_000_000  # cells covered by merged ranges: a guard against crafted workbooks
 _XML_CHUNK = 4 * 1024 * 1024
 
 HeaderMatcher = Callable[[str], "str | None"]
@@ -278,16 +279,10 @@ def _read_csv(path: Path, hint: str | None, matcher: HeaderMatcher | None) -> Ra
         with decoded.path.open("rb") as fh:
             fh.seek(size - 1)
             unterminated = fh.read(1) != b"\n"
-        lines = pl.read_csv(
-            decoded.path,
-            has_header=False,
-            separator=_LINE_SEPARATOR,
-            quote_char=None,
-            new_columns=["line"],
-            infer_schema=False,
-            row_index_name=ROW,
-            row_index_offset=1,
-        )
+        try:
+            lines = _read_lines(decoded.path)
+        except pl.exceptions.NoDataError as exc:
+            raise _file_error(path, "empty_file", "文件没有任何内容行。", "The file has no non-blank lines.") from exc
     physical_lines = lines.height
     lines = lines.with_columns(pl.col(ROW).cast(pl.Int64)).filter(
         pl.col("line").is_not_null() & (pl.col("line").str.strip_chars() != "")
@@ -363,6 +358,20 @@ def _read_csv(path: Path, hint: str | None, matcher: HeaderMatcher | None) -> Ra
              "value": ["no line break after the last row"]}, schema=_ISSUE_SCHEMA)])
     return RawTable(header=header, rows=rows, rejected_lines=rejected_lines, encoding=decoded.encoding,
                     file_format="csv", notes=notes, row_issues=row_issues.sort(ROW), header_row=last)
+
+
+def _read_lines(path: Path) -> pl.DataFrame:
+    """Every line of the clean UTF-8 copy as one string, with its line number."""
+    return pl.read_csv(
+        path,
+        has_header=False,
+        separator=_LINE_SEPARATOR,
+        quote_char=None,
+        new_columns=["line"],
+        infer_schema=False,
+        row_index_name=ROW,
+        row_index_offset=1,
+    )
 
 
 def _split_lines(data: pl.DataFrame, separator: str, n_fields: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -446,9 +455,9 @@ def _col_index(letters: bytes) -> int:
 def _is_big_number(text: str) -> bool:
     try:
         value = float(text)
-    except ValueError:
+        return abs(value) >= 1e15 and value == int(value)
+    except (ValueError, OverflowError):  # 'NaN', 'INF' in a crafted workbook
         return False
-    return abs(value) >= 1e15 and value == int(value)
 
 
 def _sheet_part(zf: zipfile.ZipFile, sheet_name: str) -> str | None:
@@ -607,6 +616,11 @@ def _read_xlsx(path: Path, sheet_hint: str | None, matcher: HeaderMatcher | None
     row_issues: list[tuple[int, str | None, str, str]] = []
     if facts.merges:
         updates: dict[str, dict[int, str]] = {}
+        area = sum((min(r1, frame.height) - r0 + 1) * (min(c1, c0 + n_cols) - c0 + 1)
+                   for r0, c0, r1, c1 in facts.merges if r0 <= min(r1, frame.height))
+        if area > MAX_MERGED_CELLS:
+            raise _file_error(path, "xlsx_too_complex", "工作表中合并单元格过多，请取消合并后重新报送（或改用CSV）。",
+                              "Too many merged cells in the worksheet; unmerge them (or send CSV).")
         for r0, c0, r1, c1 in facts.merges:
             top = c0 - col_offset
             if not 0 <= top < n_cols or r0 > frame.height:

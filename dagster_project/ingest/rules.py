@@ -89,7 +89,7 @@ def _date_expr(s: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     text_date = pl.concat_str(
         [year, month.str.zfill(2), day.str.zfill(2)], separator="-"
     ).str.to_date("%Y-%m-%d", strict=False)
-    is_serial = serial.is_between(10000, 80000)
+    is_serial = serial.is_between(10000, 80000).fill_null(False)  # null here would hide 'abc' from invalid_date_format
     serial_date = pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)
     parsed = pl.when(is_serial).then(serial_date.cast(pl.Date)).otherwise(text_date)
     recognised = year.is_not_null() | is_serial
@@ -231,7 +231,8 @@ def _id_value(s: pl.Expr):
         ("id_excel_mangled", present & mangled),
         ("id_bad_format", present & ~mangled & ~is18 & ~is15),
         ("id_bad_checksum", is18 & ~checksum_ok),
-        ("id_bad_birth_date", (is18 | is15) & birth.is_null()),
+        # polars parses year 0000; a birth date before 1800 or after today does not exist either
+        ("id_bad_birth_date", (is18 | is15) & ~birth.is_between(pl.lit(dt.date(1800, 1, 1)), pl.lit(dt.date.today())).fill_null(False)),
         ("id_lowercase_x", is18 & s.str.ends_with("x")),
         ("id_15_digit", is15),
     ]

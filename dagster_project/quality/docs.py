@@ -9,14 +9,20 @@ context next to the suites, and rendered by GX's `SiteBuilder` to
 Each result is labelled with its rule id, severity and the clerk's instruction
 (as the expectation's description; on the suite page as notes).
 
+A plain `summary.html` (no scripts) lists the verdicts and failed rules and links
+the GX pages: GX's index page needs JavaScript from a CDN, which an offline
+network does not have.
+
 Nothing unmasked goes in: examples and observed values were masked when the
 outcome was made, and after building, every written text file is scanned once
-more and any 15/18-digit ID-shaped run is masked in place (a last line of
-defence, counted in the return value).
+more and any run of 15 or more digits is masked in place (a last line of
+defence; logged as a warning when it ever has to act).
 """
 from __future__ import annotations
 
 import datetime as dt
+import html
+import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,6 +32,7 @@ from dagster_project.quality.masking import mask_text
 from dagster_project.quality.runner import _GX_LOCK, RuleOutcome, SuiteOutcome, gx_context
 from dagster_project.quality.suites import load_suite
 
+logger = logging.getLogger(__name__)
 SITE_NAME = "warehouse_quality"
 _ID_SHAPED = re.compile(r"(?<!\d)\d{14,}[\dXx](?!\d)")
 _TEXT_SUFFIXES = {".html", ".htm", ".json", ".js", ".css", ".txt", ".md"}
@@ -58,8 +65,48 @@ def build_data_docs(outcomes: Iterable[SuiteOutcome], target_dir: str | Path, ru
             context.build_data_docs(site_names=[SITE_NAME])
         finally:  # get_context() made the docs context GX's current project: hand it back
             project_manager.set_project(validation_context)
-    _scrub(target)
+    _write_summary(outcomes, target, run_name)
+    scrubbed = _scrub(target)
+    if scrubbed:
+        logger.warning("data docs: masked %d ID-shaped digit runs that reached %s", scrubbed, target)
     return target / "index.html"
+
+
+def _write_summary(outcomes: list[SuiteOutcome], target: Path, run_name: str) -> Path:
+    """`summary.html`: the verdicts as plain HTML without scripts.
+
+    GX's index page fills its tables with JavaScript libraries loaded from the
+    internet; on an offline government network this page is what still works.
+    """
+    rows = []
+    for o in outcomes:
+        years = "-".join(str(y) for y in o.period_years) if o.period_years else "all"
+        pages = sorted(target.glob(f"validations/{o.suite_name.replace('.', '/')}/{run_name}/*/{o.raw_table}-{years}.html"))
+        link = pages[-1].relative_to(target).as_posix() if pages else None
+        verdict = "✗ 未通过 failed" if not o.passed_blocking else ("! 有提醒 warnings" if o.warnings else "✓ 通过 passed")
+        name = html.escape(f"{o.title_zh} {o.raw_table}")
+        name = f'<a href="{html.escape(link)}">{name}</a>' if link else name
+        problems = "".join(
+            f"<li><code>{html.escape(r.rule_id)}</code> {'阻断' if r.severity == 'blocking' else '提醒'}："
+            f"{html.escape(r.description_zh)}"
+            + (f"<br><small>{html.escape('；'.join(r.examples[:3]))}</small>" if r.examples else "")
+            + "</li>"
+            for r in [*o.blocking_failures, *o.warnings]
+        )
+        rows.append(f"<tr><td>{name}</td><td>{html.escape(years)}</td><td>{verdict}</td><td>{o.rows_validated}</td>"
+                    f"<td><ul>{problems}</ul></td></tr>")
+    page = (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>数据质量检查结果</title>'
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "padding:.4em;vertical-align:top}ul{margin:0;padding-left:1.2em}</style></head><body>"
+        f"<h1>数据质量检查结果 · Quality gate results</h1><p>运行 run: {html.escape(run_name)} · "
+        '<a href="index.html">Great Expectations Data Docs</a></p>'
+        "<table><tr><th>报表 extract</th><th>报送期 periods</th><th>结论 verdict</th><th>检查行数 rows</th>"
+        "<th>未通过的规则 failed rules</th></tr>" + "".join(rows) + "</table></body></html>"
+    )
+    path = target / "summary.html"
+    path.write_text(mask_text(page, max_len=10_000_000), encoding="utf-8")
+    return path
 
 
 def _severity_label(severity: str) -> str:

@@ -7,11 +7,12 @@ more than about `batch_rows` rows in memory. Each suite rule says in
 `meta.scope` how it is evaluated:
 
 * ``rows`` - row rules (not null, code lists, ranges, regexes, column pairs) and
-  the column set. The table (filtered to `period_years`) is streamed with
-  `fetch_record_batch`; each batch is one GX validation of all row rules, and
-  the per-batch counts are summed: element, unexpected and missing counts add
-  up exactly, and `mostly` is re-applied to the sums, so the verdict does not
-  depend on the batch size.
+  the column set. The table (filtered to `period_years`) is streamed as Arrow
+  record batches (`to_arrow_reader`, formerly `fetch_record_batch`) and turned
+  into pandas frames; each frame is one GX validation of all row rules, and the
+  per-batch counts are summed: element, unexpected and missing counts add up
+  exactly, and `mostly` is re-applied to the sums, so the verdict does not
+  depend on the batch size. A table no larger than `batch_rows` is one batch.
   *Uniqueness* needs every copy of a key in the same batch. When the table is
   larger than `batch_rows`, rows are therefore cut into
   k = ceil(rows / batch_rows) buckets by `hash(key) % k` in DuckDB (rows with a
@@ -56,7 +57,6 @@ from dagster_project.quality.suites import Suite, load_suite, suite_parameters
 
 N_EXAMPLES = 5
 LOCATION_COLUMNS = ("_source_file", "_row_number")
-SCOPE_ORDER = ("schema", "rows", "period")
 
 _GX_LOCK = threading.RLock()
 _GX_STATE: dict[str, Any] = {}
@@ -291,9 +291,9 @@ class _Accumulator:
         self.successes.append(bool(evr.success))
         info = evr.exception_info or {}
         if info.get("raised_exception"):
-            message = str(info.get("exception_message") or "exception")
+            message = mask_text(str(info.get("exception_message") or "exception"), max_len=300)
             if message not in self.exceptions:
-                self.exceptions.append(mask_text(message, max_len=300))
+                self.exceptions.append(message)
         result = evr.result or {}
         if "unexpected_count" in result and result["unexpected_count"] is not None:
             self.unexpected_count = (self.unexpected_count or 0) + int(result["unexpected_count"])
@@ -470,11 +470,11 @@ def _row_batches(con, table_sql: str, columns: list[str], where: str, params: li
     k = max(1, math.ceil(n / batch_rows))
     if k == 1:
         sql = f"SELECT * FROM {table_sql} {where}" + (f" ORDER BY {order_sql}" if order else "")
-        yield con.execute(sql, params).fetch_arrow_table().to_pandas()
+        yield _arrow_table(con.execute(sql, params)).to_pandas()
         return
     if not key:  # nothing needs whole groups: plain slices
         sql = f"SELECT * FROM {table_sql} {where}" + (f" ORDER BY {order_sql}" if order else "")
-        for rb in con.execute(sql, params).fetch_record_batch(batch_rows):
+        for rb in _arrow_reader(con.execute(sql, params), batch_rows):
             if rb.num_rows:
                 yield rb.to_pandas()
         return
@@ -484,7 +484,7 @@ def _row_batches(con, table_sql: str, columns: list[str], where: str, params: li
            + (f", {order_sql}" if order else ""))
     pending: list[pa.RecordBatch] = []
     current = None
-    for rb in con.execute(sql, params).fetch_record_batch(batch_rows):
+    for rb in _arrow_reader(con.execute(sql, params), batch_rows):
         if rb.num_rows == 0:
             continue
         buckets = rb.column(rb.schema.get_field_index("__bucket")).to_numpy(zero_copy_only=False)
@@ -497,6 +497,16 @@ def _row_batches(con, table_sql: str, columns: list[str], where: str, params: li
             pending.append(rb.slice(start, end - start))
     if pending:
         yield _frame(pending)
+
+
+def _arrow_reader(result: duckdb.DuckDBPyConnection, batch_rows: int) -> pa.RecordBatchReader:
+    """Arrow batches of a result (`to_arrow_reader` in DuckDB >= 1.4, `fetch_record_batch` before)."""
+    reader = getattr(result, "to_arrow_reader", None) or result.fetch_record_batch
+    return reader(batch_rows)
+
+
+def _arrow_table(result: duckdb.DuckDBPyConnection) -> pa.Table:
+    return (getattr(result, "to_arrow_table", None) or result.fetch_arrow_table)()
 
 
 def _frame(batches: list[pa.RecordBatch]) -> pd.DataFrame:
@@ -527,6 +537,8 @@ def validate_extract(
     suite = load_suite(extract_name, expectations_dir)
     params = suite_parameters(seeds_dir)
     years = sorted({int(y) for y in period_years}) if period_years is not None else None
+    if suite.period_column != "_period_year":  # not partitioned by file year: always the whole table
+        years = None
     outcome = SuiteOutcome(
         extract=suite.extract, department=suite.department, suite_name=suite.name, raw_table=suite.raw_table,
         period_years=years, rules=[], title_zh=suite.meta.get("title_zh", ""),

@@ -9,7 +9,9 @@ import polars as pl
 from dagster_project.generator import hashing
 from dagster_project.generator.calibration import expit, logit
 from dagster_project.generator.persons import Persons, pick_from_register, register
-from dagster_project.generator.world import RESIDENCE, SEX, World, bool_series, blank_where, date_series
+from dagster_project.generator.world import (
+    RESIDENCE, SEX, World, blank_where, bool_series, constant, date_series, labels, numbered,
+)
 
 # Committees are elected for a term; since 2021 terms are five years.
 TERM_STARTS = [2009, 2012, 2015, 2018, 2021, 2026, 2031]
@@ -19,8 +21,8 @@ WOMEN_SHARE = {
     "community": dict(zip(TERM_STARTS, [0.46, 0.48, 0.50, 0.52, 0.55, 0.57, 0.58])),
 }
 WOMEN_CHAIRS = {
-    "village": dict(zip(TERM_STARTS, [0.04, 0.05, 0.06, 0.08, 0.115, 0.13, 0.14])),
-    "community": dict(zip(TERM_STARTS, [0.26, 0.28, 0.30, 0.33, 0.37, 0.39, 0.40])),
+    "village": dict(zip(TERM_STARTS, [0.04, 0.05, 0.06, 0.08, 0.10, 0.12, 0.13])),
+    "community": dict(zip(TERM_STARTS, [0.26, 0.28, 0.30, 0.34, 0.39, 0.40, 0.41])),
 }
 # Share of chairs who are also the Party branch secretary (一肩挑, the rule from 2021).
 CHAIR_IS_SECRETARY = dict(zip(TERM_STARTS, [0.30, 0.30, 0.35, 0.55, 0.93, 0.95, 0.95]))
@@ -125,7 +127,7 @@ def committee_members(world: World, year: int) -> Iterator[pl.DataFrame]:
             pl.Series("committee_code", codes[q]),
             pl.Series("committee_type", kinds[q]),
             holders.id_numbers().alias("id_number"),
-            pl.Series("sex", SEX[holders.s]),
+            labels("sex", SEX, holders.s),
             date_series("birth_date", holders.birth_dates),
             pl.Series("role", role),
             bool_series("party_secretary", chair_secretary | vice_secretary),
@@ -152,25 +154,24 @@ def social_assistance(world: World, year: int) -> Iterator[pl.DataFrame]:
                 * np.where(female, 1.06, 0.95)
             p_low = cal.p("low_income", tw.code_int, year, rural)
             u = people.u("assistance")
-            programme = np.select([u < p_tekun, u < p_tekun + p_dibao, u < p_tekun + p_dibao + p_low],
-                                  ["tekun", "dibao", "low_income"], "")
-            chosen = programme != ""
+            programme = np.select([u < p_tekun, u < p_tekun + p_dibao, u < p_tekun + p_dibao + p_low], [0, 1, 2], -1)
+            chosen = programme >= 0
             if not chosen.any():
                 continue
             people, programme, rural = people.take(chosen), programme[chosen], rural[chosen]
             standard = np.where(rural, rural_standard, urban_standard)
             share = 0.35 + 0.65 * people.u("assistance_amount")
-            amount = np.where(programme == "tekun", np.rint(standard * 1.3 + 300 * share), np.rint(standard * share))
+            amount = np.where(programme == 0, np.rint(standard * 1.3 + 300 * share), np.rint(standard * share))
             number = people.record_numbers("assistance")
             frame = pl.DataFrame([
-                pl.Series("recipient_id", np.char.add("JZ", np.char.zfill(number.astype(str), 14))),
+                numbered("recipient_id", "JZ", number, 14),
                 people.id_numbers().alias("id_number"),
-                pl.Series("sex", SEX[people.s]),
+                labels("sex", SEX, people.s),
                 date_series("birth_date", people.birth_dates),
-                pl.Series("township_code", np.full(len(people), tw.code)),
-                pl.Series("residence", RESIDENCE[people.r]),
-                pl.Series("programme", programme),
+                constant("township_code", tw.code, len(people)),
+                labels("residence", RESIDENCE, people.r),
+                labels("programme", ("tekun", "dibao", "low_income"), programme),
                 # Low-income households are monitored, not paid monthly: the amount is not applicable.
-                blank_where(pl.Series("monthly_amount_yuan", amount.astype(np.float64)), programme == "low_income"),
+                blank_where(pl.Series("monthly_amount_yuan", amount.astype(np.float64)), programme == 2),
             ])
             yield frame.sort("recipient_id")

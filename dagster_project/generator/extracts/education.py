@@ -21,13 +21,13 @@ import polars as pl
 from dagster_project.generator import hashing, idnumbers
 from dagster_project.generator.persons import Persons, register
 from dagster_project.generator.world import (
-    RESIDENCE, SEX, World, blank_where, bool_series, date_series, np_date,
+    RESIDENCE, SEX, World, constant, labels, numbered, blank_where, bool_series, date_series, np_date,
 )
 
-SCHOOL_TYPES = np.array(["kindergarten", "primary", "junior", "senior_general", "secondary_vocational", "technical"])
+SCHOOL_TYPES = ("kindergarten", "primary", "junior", "senior_general", "secondary_vocational", "technical")
 PUPILS_PER_SCHOOL = np.array([160, 520, 850, 1800, 1500, 900])
 SENIOR_TYPE_SHARE = [0.57, 0.35, 0.08]
-JUNIOR_DROPOUT = 0.008
+JUNIOR_DROPOUT = 0.02
 HISTORY_FROM = 2008
 
 
@@ -96,7 +96,7 @@ def produce(world: World, year: int) -> Iterator[tuple[str, pl.DataFrame]]:
     """Yields ("students", frame) and ("student_health", frame) chunks for the school year."""
     hosts = _senior_hosts(world)
     schools = _school_counts(world)
-    codes = np.array([t.code for t in world.townships])
+    codes = [t.code for t in world.townships]
     sept1 = np_date(dt.date(year, 9, 1))
     cal = world.calibration
     for ti, tw in enumerate(world.townships):
@@ -112,24 +112,25 @@ def produce(world: World, year: int) -> Iterator[tuple[str, pl.DataFrame]]:
             rng = hashing.chunk_rng(world.seed, "students", year, tw.code_int, chunk_no)
             rural = kids.r == 1
             number = kids.record_numbers("student")
-            student_id = np.char.add("L", np.char.zfill(number.astype(str), 14))
+            student_id = numbered("student_id", "L", number, 14)
             k = np.floor(kids.u("school") * schools[e.school_township, e.school_type]).astype(np.int64)
-            school_code = np.char.add(np.char.add(codes[e.school_township], (e.school_type + 1).astype(str)),
-                                      np.char.zfill((k + 1).astype(str), 2))
+            # School code: the school's township, the type digit and a two-digit number.
+            school_code = labels("school_code", codes, e.school_township) + \
+                pl.Series((e.school_type + 1) * 100 + k + 1).cast(pl.String)
             senior = e.grade >= 10
             left_behind = kids.u("left_behind") < cal.p("left_behind", tw.code_int, year, rural) * np.where(senior, 0.5, 1)
             migrant = np.where(kids.born_elsewhere, kids.u("migrant") < 0.85, kids.u("migrant") < 0.004)
             disability = kids.u("disability") < cal.p("disability", tw.code_int, year)
             ids = blank_where(kids.id_numbers().alias("id_number"), rng.random(n) < 0.003)
             students = pl.DataFrame([
-                pl.Series("student_id", student_id),
+                student_id,
                 ids,
-                pl.Series("sex", SEX[kids.s]),
+                labels("sex", SEX, kids.s),
                 date_series("birth_date", kids.birth_dates),
-                pl.Series("township_code", codes[e.school_township]),
-                pl.Series("residence", RESIDENCE[e.school_residence]),
-                pl.Series("school_code", school_code),
-                pl.Series("school_type", SCHOOL_TYPES[e.school_type]),
+                labels("township_code", codes, e.school_township),
+                labels("residence", RESIDENCE, e.school_residence),
+                school_code,
+                labels("school_type", SCHOOL_TYPES, e.school_type),
                 pl.Series("grade", e.grade.astype(np.int64)),
                 bool_series("graduating", np.isin(e.grade, (6, 9, 12))),
                 bool_series("left_behind", left_behind),
@@ -150,22 +151,19 @@ def produce(world: World, year: int) -> Iterator[tuple[str, pl.DataFrame]]:
             s_rural = sk.r == 1
             myopia = sk.u("myopia") < cal.myopia(se.grade, tw.code_int, year)
             good = cal.p("fitness_good", tw.code_int, year, s_rural)
-            fitness = np.select(
-                [sk.u_year("fitness", year) < 0.2 * good, sk.u_year("fitness", year) < good,
-                 sk.u_year("fitness", year) < 1 - 0.07],
-                ["excellent", "good", "pass"], "fail",
-            )
+            u_fit = sk.u_year("fitness", year)
+            fitness = np.select([u_fit < 0.2 * good, u_fit < good, u_fit < 1 - 0.07], [0, 1, 2], 3)
             age12 = sk.ages_at(sept1) == 12
             caries = sk.u_year("caries", year) < cal.p("caries_12", tw.code_int, year, s_rural)
             health = pl.DataFrame([
-                pl.Series("student_id", student_id[surveyed]),
-                pl.Series("sex", SEX[sk.s]),
+                student_id.filter(pl.Series(surveyed)),
+                labels("sex", SEX, sk.s),
                 date_series("birth_date", sk.birth_dates),
-                pl.Series("school_type", SCHOOL_TYPES[se.school_type]),
+                labels("school_type", SCHOOL_TYPES, se.school_type),
                 pl.Series("grade", se.grade.astype(np.int64)),
-                pl.Series("township_code", codes[se.school_township]),
+                labels("township_code", codes, se.school_township),
                 bool_series("myopia", myopia),
-                pl.Series("fitness_rating", fitness),
+                labels("fitness_rating", ("excellent", "good", "pass", "fail"), fitness),
                 bool_series("caries", caries, known=age12),
             ])
             yield "student_health", health

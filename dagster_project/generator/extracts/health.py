@@ -17,7 +17,7 @@ from dagster_project.generator.persons import (
     Persons, births_of, concat, group_rank, pick_from_register, register, with_birth_dates,
 )
 from dagster_project.generator.world import (
-    RESIDENCE, SEX, World, blank_where, bool_series, date_series, np_date, period, random_dates,
+    RESIDENCE, SEX, World, constant, labels, numbered, blank_where, bool_series, date_series, np_date, period, random_dates,
 )
 
 # Gestational age at birth (weeks 24–42): ~5.5 % preterm.
@@ -48,14 +48,21 @@ def births(world: World, year: int) -> Iterator[pl.DataFrame]:
 
 
 def _mothers(world: World, year_of_birth: np.ndarray, babies: Persons, rng: np.random.Generator) -> Persons:
+    """A distinct mother for every birth of the statistical year, living in the baby's township.
+
+    Births of October–December and of January–September are drawn from one
+    permutation (the smaller of the two years' counts, even and odd positions),
+    so the same woman is not given two babies a few months apart.
+    """
     rural = babies.r == 1
     age = np.clip(np.rint(rng.normal(np.where(rural, 28.2, 29.8), 4.8)), 17, 46).astype(np.int64)
+    years = [int(y) for y in np.unique(year_of_birth)]
     parts, order = [], []
-    for y in np.unique(year_of_birth):
+    for y in years:
         sel = np.flatnonzero(year_of_birth == y)
         mothers = pick_from_register(
-            world.people, world.demo, int(y), babies.t[sel], babies.r[sel], np.full(len(sel), FEMALE),
-            age[sel], salt="mother",
+            world.people, world.demo, y, babies.t[sel], babies.r[sel], np.full(len(sel), FEMALE),
+            age[sel], salt="mother", stride=2, spread=y % 2, size_years=years,
         )
         parts.append(mothers)
         order.append(sel)
@@ -83,16 +90,27 @@ def _birth_rows(world: World, year: int, ti: int, babies: Persons, end: dt.date)
         return rng.random(n) < p(name)
 
     weeks = _GESTATION_WEEKS[hashing.categorical(rng.random(n), _GESTATION_P)]
+    # Birth weight by gestational age (about 3.5 % under 2,500 g, mostly preterm babies).
     term_mean = 3330 + 110 * male - 40 * rural
-    mean = np.where(weeks >= 35, term_mean - 165 * np.maximum(39.5 - weeks, 0), term_mean - 825 - 230 * (35 - weeks))
-    weight = np.clip(np.rint(rng.normal(mean, np.where(weeks >= 37, 380, 330)) / 10) * 10, 450, 5600).astype(np.int64)
+    mean = np.select([weeks >= 37, weeks >= 35],
+                     [term_mean - 110 * np.maximum(39.5 - weeks, 0), term_mean - 275 - 190 * (37 - weeks)],
+                     term_mean - 655 - 250 * (35 - weeks))
+    weight = np.clip(np.rint(rng.normal(mean, np.where(weeks >= 37, 340, 330)) / 10) * 10, 450, 5600).astype(np.int64)
+
+    # Early registration, five antenatal visits and the postpartum visit go together: a woman who
+    # registers early usually completes the schedule. A shared uniform makes them correlated.
+    engaged = rng.random(n)
+
+    def correlated() -> np.ndarray:
+        return np.where(rng.random(n) < 0.85, engaged, rng.random(n))
 
     never_registered = rng.random(n) < 0.004
-    early = rng.random(n) < p("early_registration")
+    early = correlated() < p("early_registration")
     reg_week = np.where(early, rng.choice(np.arange(6, 14), n, p=_EARLY_WEEKS), 14 + np.floor(17 * rng.random(n) ** 2))
     antenatal = np.where(
-        rng.random(n) < p("antenatal_5"), np.minimum(5 + rng.poisson(3.5, n), 20), rng.integers(1, 5, n)
+        correlated() < p("antenatal_5"), np.minimum(5 + rng.poisson(3.5, n), 20), rng.integers(1, 5, n)
     )
+    postpartum = correlated() < p("postpartum_visit")
     antenatal = np.where(never_registered, rng.integers(0, 3, n), antenatal)
 
     tested_all = rng.random(n) < p("tested_all")
@@ -105,23 +123,23 @@ def _birth_rows(world: World, year: int, ti: int, babies: Persons, end: dt.date)
     # Exclusive breastfeeding to 6 months is only known for babies 6 months old by the period end.
     bf_known = bdates <= np_date(end) - np.timedelta64(183, "D")
     mother_ids = blank_where(mothers.id_numbers().alias("mother_id_number"), rng.random(n) < 0.003)
-    birth_ids = [
-        f"B{tw.code}{c}{r + 1}{s + 1}{i:06d}" for c, r, s, i in zip(babies.c, babies.r, babies.s, babies.i)
-    ]
+    # B + township + year of birth + residence + sex + index: unique for ever.
+    birth_ids = numbered("birth_id", f"B{tw.code}",
+                         babies.c * 10**9 + (babies.r + 1) * 10**8 + (babies.s + 1) * 10**7 + babies.i)
     return pl.DataFrame([
-        pl.Series("birth_id", birth_ids),
+        birth_ids,
         mother_ids,
         date_series("mother_birth_date", mothers.birth_dates),
-        pl.Series("township_code", np.full(n, tw.code)),
-        pl.Series("residence", RESIDENCE[mothers.r]),
-        pl.Series("child_sex", SEX[babies.s]),
+        constant("township_code", tw.code, n),
+        labels("residence", RESIDENCE, mothers.r),
+        labels("child_sex", SEX, babies.s),
         date_series("birth_date", bdates),
         pl.Series("birth_weight_g", weight),
         pl.Series("gestation_weeks", weeks.astype(np.int64)),
         bool_series("hospital_delivery", yes("hospital_delivery")),
         blank_where(pl.Series("registered_week", reg_week.astype(np.int64)), never_registered),
         pl.Series("antenatal_visits", antenatal.astype(np.int64)),
-        bool_series("postpartum_visit", yes("postpartum_visit")),
+        bool_series("postpartum_visit", postpartum),
         bool_series("hiv_tested", tested[0]),
         bool_series("syphilis_tested", tested[1]),
         bool_series("hbv_tested", tested[2]),
@@ -172,6 +190,27 @@ def _under_dispersed(rng: np.random.Generator, expected: np.ndarray) -> np.ndarr
     return rng.multinomial(total, (expected / total_expected).ravel()).reshape(expected.shape)
 
 
+def _expected_maternal(world: World, year: int) -> float:
+    births = (world.demo.births_in(year - 1).sum(axis=-1) * 92 + world.demo.births_in(year).sum(axis=-1) * 273) / 365
+    rate = np.array([[world.calibration.intensity("maternal_deaths", t.code_int, year, r) for r in (0, 1)]
+                     for t in world.townships])
+    return float((births * rate).sum() / 100_000)
+
+
+def _maternal_count(world: World, year: int) -> int:
+    """Maternal deaths in the year: systematic sampling of the running expectation.
+
+    At district scale about one every three years (MMR ~12/100,000 with ~2,500
+    births): a death occurs in the year the cumulated expectation crosses an
+    integer, so the long-run rate is right and a year never has two.
+    """
+    phase = hashing.scalar_uniform(world.seed, "maternal_phase")
+    cumulated = phase
+    for y in range(world.demo.first_year + 1, year):
+        cumulated += _expected_maternal(world, y)
+    return int(np.floor(cumulated + _expected_maternal(world, year)) - np.floor(cumulated))
+
+
 def deaths(world: World, year: int) -> Iterator[pl.DataFrame]:
     extract = world.contracts.extracts["deaths"]
     start, end = period(extract, year)
@@ -186,11 +225,9 @@ def deaths(world: World, year: int) -> Iterator[pl.DataFrame]:
     }
     infant = _under_dispersed(rng, births_tr * rates["infant_deaths"] / 1000)
     toddler = _under_dispersed(rng, births_tr * rates["child_1to4_deaths"] / 1000)
-    maternal = rng.poisson(births_tr * rates["maternal_deaths"] / 100_000)
-    cap = max(1, int(round(world.scale)))
-    while maternal.sum() > cap:       # 0–1 maternal deaths a year at district scale
-        cells = np.flatnonzero(maternal.ravel())
-        maternal.ravel()[cells[rng.integers(len(cells))]] -= 1
+    expected_maternal = births_tr * rates["maternal_deaths"] / 100_000
+    maternal = rng.multinomial(_maternal_count(world, year), (expected_maternal / expected_maternal.sum()).ravel()) \
+        .reshape(expected_maternal.shape)
     q = death_probability(year)
     stock = demo.pop(year - 1).astype(np.float64)                      # [t, r, s, age]
     older_children = rng.poisson(stock[..., 5:18] * q[None, None, :, 5:18] * 1.1)
@@ -215,7 +252,7 @@ def _death_rows(world, year, ti, rng, start, end, infant, toddler, maternal, old
     for r in (0, 1):
         n = int(infant[r])
         if n:
-            neonatal = rng.random(n) < 0.56
+            neonatal = rng.random(n) < 0.52
             days = np.where(neonatal, np.where(rng.random(n) < 0.75, rng.integers(0, 7, n), rng.integers(7, 28, n)),
                             28 + np.floor(336 * rng.random(n) ** 1.6).astype(np.int64))
             parts.append((np.full(n, r), (rng.random(n) < 0.44).astype(np.int64), days, np.full(n, 0)))
@@ -284,13 +321,13 @@ def _death_rows(world, year, ti, rng, start, end, infant, toddler, maternal, old
     ids = blank_where(ids, rng.random(n) < blank_p)
     woman = (people.s == FEMALE) & (age_days >= 10 * 365.25)
     return pl.DataFrame([
-        pl.Series("death_id", [f"D{tw.code}{year}{k:05d}" for k in range(1, n + 1)]),
+        numbered("death_id", f"D{tw.code}-{year}-", np.arange(1, n + 1), 5),
         ids,
-        pl.Series("sex", SEX[people.s]),
+        labels("sex", SEX, people.s),
         date_series("birth_date", people.birth_dates),
         date_series("death_date", death_date),
-        pl.Series("township_code", np.full(n, tw.code)),
-        pl.Series("residence", RESIDENCE[people.r]),
+        constant("township_code", tw.code, n),
+        labels("residence", RESIDENCE, people.r),
         bool_series("maternal_death", group == 4, known=woman),
         bool_series("injury_death", injury),
         pl.Series("cause_icd10", cause),
@@ -338,7 +375,7 @@ def _child_rows(world: World, year: int, tw, kids: Persons, end64, chunk_no: int
         return np.broadcast_to(cal.p(name, tw.code_int, year, rural), (n,))
 
     scheduled = np.where(age < 1, np.clip(months // 3 + 1, 1, 4), np.where(age < 3, 2, 1))
-    checks = rng.binomial(scheduled, 0.93) + (rng.random(n) < 0.08)
+    checks = rng.binomial(scheduled, 0.97) + (rng.random(n) < 0.08)
     checked = checks > 0
     hb_measured = (months >= 6) & (months < 60) & (rng.random(n) < p("hemoglobin_measured"))
     hb_mean = 123.5 + 1.5 * cal.township_effect("hemoglobin", tw.code_int) - 2.0 * rural + 0.3 * (year - 2020)
@@ -346,15 +383,14 @@ def _child_rows(world: World, year: int, tw, kids: Persons, end64, chunk_no: int
     haz_measured = rng.random(n) < p("height_measured")
     haz_mean = -0.12 - 0.2 * rural + 0.12 * cal.township_effect("stunting", tw.code_int)
     haz = np.round(np.clip(rng.normal(haz_mean, 1.0), -6, 6), 2)
-    record = np.char.add("ET", np.char.zfill(kids.record_numbers("child_health").astype(str), 14))
     ids = blank_where(kids.id_numbers().alias("id_number"), rng.random(n) < np.where(months < 6, 0.08, 0.01))
     return pl.DataFrame([
-        pl.Series("child_record_id", record),
+        numbered("child_record_id", "ET", kids.record_numbers("child_health"), 14),
         ids,
-        pl.Series("sex", SEX[kids.s]),
+        labels("sex", SEX, kids.s),
         date_series("birth_date", kids.birth_dates),
-        pl.Series("township_code", np.full(n, tw.code)),
-        pl.Series("residence", RESIDENCE[kids.r]),
+        constant("township_code", tw.code, n),
+        labels("residence", RESIDENCE, kids.r),
         pl.Series("health_checks", checks.astype(np.int64)),
         bool_series("systematic_management", checked & (rng.random(n) < p("systematic_management")), known=age < 3),
         bool_series("vision_checked", checked & (rng.random(n) < p("vision_checked"))),
@@ -392,7 +428,7 @@ def cancer_screening(world: World, year: int) -> Iterator[pl.DataFrame]:
 def _screening_rows(world, year, tw, rows, start, end, chunk_no, counter) -> pl.DataFrame:
     cal = world.calibration
     rng = hashing.chunk_rng(world.seed, "cancer_screening", year, tw.code_int, chunk_no)
-    kinds = np.concatenate([np.full(len(p), k) for k, p in rows])
+    kinds = np.concatenate([np.full(len(p), k) for k, (_, p) in enumerate(rows)])   # 0 cervical, 1 breast
     women = concat([p for _, p in rows])
     n = len(women)
     when = random_dates(rng, start, end, n)
@@ -402,22 +438,22 @@ def _screening_rows(world, year, tw, rows, start, end, chunk_no, counter) -> pl.
     n = len(women)
     order = np.argsort(when, kind="stable")
     women, kinds, when = women.take(order), kinds[order], when[order]
-    cervical = kinds == "cervical"
+    cervical = kinds == 0
     wobble = np.exp(0.2 * cal.wobble("screen_abnormal", tw.code_int, year))
     u = rng.random(n)
     cancer = u < np.where(cervical, 0.00025, 0.00045)
     abnormal = ~cancer & (u < np.where(cervical, 0.012, 0.009) * wobble)
-    result = np.where(cancer, "cancer", np.where(abnormal, "abnormal", "normal"))
+    result = np.where(cancer, 2, np.where(abnormal, 1, 0))
     treated = rng.random(n) < cal.p("cancer_treated", tw.code_int, year)
     ids = blank_where(women.id_numbers().alias("id_number"), rng.random(n) < 0.003)
     return pl.DataFrame([
-        pl.Series("screening_id", [f"SC{tw.code}{year}{counter + k:07d}" for k in range(1, n + 1)]),
+        numbered("screening_id", f"SC{tw.code}-{year}-", counter + np.arange(1, n + 1), 7),
         ids,
         date_series("birth_date", women.birth_dates),
-        pl.Series("township_code", np.full(n, tw.code)),
-        pl.Series("residence", RESIDENCE[women.r]),
-        pl.Series("screening_type", kinds.astype(str)),
+        constant("township_code", tw.code, n),
+        labels("residence", RESIDENCE, women.r),
+        labels("screening_type", ("cervical", "breast"), kinds),
         date_series("screening_date", when),
-        pl.Series("result", result),
+        labels("result", ("normal", "abnormal", "cancer"), result),
         bool_series("treated", treated, known=cancer),
     ])

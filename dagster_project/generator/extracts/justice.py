@@ -15,7 +15,9 @@ import polars as pl
 
 from dagster_project.generator import hashing
 from dagster_project.generator.persons import pick_from_register
-from dagster_project.generator.world import SEX, World, blank_where, bool_series, date_series, random_dates
+from dagster_project.generator.world import (
+    SEX, World, blank_where, bool_series, constant, date_series, labels, numbered, random_dates,
+)
 
 # case type → (share female, share children, child ages, adult age mean/sd/min/max, extra victims per case)
 CASE_TYPES = {
@@ -83,11 +85,11 @@ def cases(world: World, year: int) -> Iterator[pl.DataFrame]:
         warning = rng.random(n) < 0.35
         order_granted = rng.random(n) < 0.07
         frames.append(pl.DataFrame([
-            pl.Series("case_id", [f"A{tw.code}{year}{k:05d}" for k in case_no]),
+            numbered("case_id", f"A{tw.code}-{year}-", case_no, 5),
             ids,
-            pl.Series("victim_sex", SEX[victims.s]),
+            labels("victim_sex", SEX, victims.s),
             date_series("victim_birth_date", victims.birth_dates),
-            pl.Series("township_code", np.full(n, tw.code)),
+            constant("township_code", tw.code, n),
             pl.Series("case_type", kind.astype(str)),
             date_series("report_date", report),
             bool_series("warning_letter", warning, known=dv),
@@ -123,11 +125,11 @@ def legal_aid(world: World, year: int) -> Iterator[pl.DataFrame]:
                                     female.astype(np.int64), age, salt=f"legal_aid{year}")
         ids = blank_where(people.id_numbers().alias("id_number"), rng.random(n) < 0.02)
         frames.append(pl.DataFrame([
-            pl.Series("aid_id", [f"FY{tw.code}{year}{k:05d}" for k in range(1, n + 1)]),
+            numbered("aid_id", f"FY{tw.code}-{year}-", np.arange(1, n + 1), 5),
             ids,
-            pl.Series("sex", SEX[people.s]),
+            labels("sex", SEX, people.s),
             date_series("birth_date", people.birth_dates),
-            pl.Series("township_code", np.full(n, tw.code)),
+            constant("township_code", tw.code, n),
             pl.Series("category", np.array(names)[category]),
         ]))
         if len(frames) >= BATCH_TOWNSHIPS:

@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from dagster_project.generator.demography import MAX_AGE
-from dagster_project.generator.world import RESIDENCE, SEX, World
+from dagster_project.generator.world import RESIDENCE, SEX, World, labels
 
 TOWNSHIPS_PER_CHUNK = 200
 
@@ -19,11 +19,11 @@ def produce(world: World, year: int) -> Iterator[pl.DataFrame]:
     for first in range(0, n_t, TOWNSHIPS_PER_CHUNK):
         block = pop[first:first + TOWNSHIPS_PER_CHUNK]
         t, r, s, a = np.meshgrid(np.arange(first, first + block.shape[0]), [0, 1], [0, 1], ages, indexing="ij")
-        codes = np.array([tw.code for tw in world.townships])
-        yield pl.DataFrame({
-            "township_code": codes[t.ravel()],
-            "residence": RESIDENCE[r.ravel()],
-            "sex": SEX[s.ravel()],
-            "age": a.ravel().astype(np.int64),
-            "population": block.ravel().astype(np.int64),
-        })
+        codes = [tw.code for tw in world.townships]
+        yield pl.DataFrame([
+            labels("township_code", codes, t.ravel()),
+            labels("residence", RESIDENCE, r.ravel()),
+            labels("sex", SEX, s.ravel()),
+            pl.Series("age", a.ravel().astype(np.int64)),
+            pl.Series("population", block.ravel().astype(np.int64)),
+        ])

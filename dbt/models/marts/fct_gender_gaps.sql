@@ -12,7 +12,13 @@ parity_bases as (
     where derivation = 'gpi'
 ),
 vals as (
-    select v.*
+    -- the unrounded value, so that ratios and differences are not computed from rounded values
+    select
+        v.*,
+        case
+            when v.unit in ('count', 'years') then v.numerator
+            when v.denominator > 0 then v.numerator / v.denominator * v.factor
+        end as exact_value
     from {{ ref('fct_indicator_values') }} as v
     inner join indicators as i on i.indicator_code = v.indicator_code
 )
@@ -27,11 +33,11 @@ select
     cast(f.value as double) as female_value,
     cast(m.value as double) as male_value,
     cast(t.value as double) as total_value,
-    cast(case when m.value > 0 then round(f.value / m.value, 6) end as double) as female_to_male_ratio,
-    cast(round(f.value - m.value, 6) as double) as female_minus_male,
-    cast(
+    cast(case when m.exact_value > 0 then round(f.exact_value / m.exact_value, 6) end as double) as female_to_male_ratio,
+    cast(round(f.exact_value - m.exact_value, 6) as double) as female_minus_male,
+    cast(coalesce(
         f.indicator_code in (select indicator_code from parity_bases)
-        or i.computed_from in (select indicator_code from parity_bases)
+        or i.computed_from in (select indicator_code from parity_bases), false)
         as boolean) as is_gender_parity_index,
     cast(f.small_numbers_flag or m.small_numbers_flag as boolean) as small_numbers_flag
 from vals as f

@@ -22,7 +22,7 @@ vals as (
     select * from {{ ref('fct_indicator_values') }} where residence = '_T'
 ),
 current_values as (
-    select i.*, v.period_year, v.area_code, v.area_level, v.value, v.small_numbers_flag
+    select i.*, v.period_year, v.area_code, v.area_level, v.value, v.small_numbers_flag, v.incomplete_data_flag
     from indicators as i
     inner join vals as v
         on v.indicator_code = i.indicator_code and v.sex = i.assessed_sex and v.age_group_code = i.age_group_code
@@ -31,6 +31,7 @@ with_references as (
     select
         c.*,
         b.value as baseline_measured,
+        coalesce(b.incomplete_data_flag, false) as baseline_incomplete,
         r.value as reference_value
     from current_values as c
     left join vals as b
@@ -81,7 +82,8 @@ assessed as (
             when target_operator = 'pct_change_vs_baseline' then
                 case when target_value < 0 then value <= effective_target else value >= effective_target end
             when target_operator = 'increase' then value > effective_target
-            when target_operator = 'decrease' then value < effective_target
+            -- a rate already at zero cannot fall further: staying at zero keeps the goal
+            when target_operator = 'decrease' then value < effective_target or (value = 0 and effective_target = 0)
         end as met
     from with_target
 )
@@ -118,5 +120,6 @@ select
             else 'not_met'
         end as varchar) as assessment,
     cast(small_numbers_flag as boolean) as small_numbers_flag,
+    cast(coalesce(incomplete_data_flag, false) or (baseline_source = 'measured' and baseline_incomplete) as boolean) as incomplete_data_flag,
     cast(plan_clause as varchar) as plan_clause
 from assessed

@@ -13,5 +13,18 @@
     {'code': 'w_hlt_congenital_syphilis', 'sex': 'total', 'numerator': 'has_congenital_syphilis'},
     {'code': 'w_hlt_infected_mother_treatment', 'sex': 'total', 'filter': 'is_hiv_or_syphilis_positive', 'numerator': 'is_mother_treated'},
 ] %}
+{#- Births per 1,000 women of an age group: numerator from births by mother's age, denominator the female population. -#}
+{%- set per_women = [
+    {'code': 'w_hlt_adolescent_birth_rate', 'filter': 'mother_age_years between 15 and 19', 'age_group': 'Y15T19'},
+] %}
+{%- set births = ref('int_births_enriched') %}
 
-{{ count_components(ref('int_births_enriched'), definitions) }}
+{% call sum_components() %}
+{{ count_components(births, definitions) }}
+{%- for d in per_women %}
+union all
+{{ count_components(births, [dict(d, numerator='true', denominator='false', sex='female')]) }}
+union all
+{{ population_components(d['code'], d['age_group'], 'female', years_from=births) }}
+{%- endfor %}
+{% endcall %}

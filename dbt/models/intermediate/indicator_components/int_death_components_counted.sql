@@ -8,6 +8,7 @@
     {'code': 'c_hlt_u5_mortality', 'deaths': 'is_under5_death', 'sex': 'person', 'per': 'live_births'},
     {'code': 'c_saf_injury_mortality', 'deaths': 'is_child_death and is_injury_death', 'sex': 'person', 'per': 'population', 'age_group': 'Y0T17'},
     {'code': 'c_saf_drowning_mortality', 'deaths': 'is_child_death and is_drowning_death', 'sex': 'person', 'per': 'population', 'age_group': 'Y0T17'},
+    {'code': 'c_saf_fall_burn_poisoning_mortality', 'deaths': 'is_child_death and is_fall_burn_poisoning_death', 'sex': 'person', 'per': 'population', 'age_group': 'Y0T17'},
 ] %}
 {%- set deaths = ref('int_deaths_classified') %}
 {%- set births = ref('int_births_enriched') %}

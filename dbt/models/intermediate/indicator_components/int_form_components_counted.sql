@@ -15,6 +15,7 @@
     {'code': 'w_edu_higher_ed_female_share', 'kind': 'female_share', 'item': 'higher_ed_students'},
     {'code': 'w_edu_science_literacy', 'kind': 'ratio', 'numerator_item': 'science_literacy_qualified', 'denominator_item': 'science_literacy_surveyed', 'sex': 'by_sex'},
     {'code': 'w_eco_employed_female_share', 'kind': 'female_share', 'item': 'employed_persons'},
+    {'code': 'w_eco_employment_rate', 'kind': 'per_population', 'item': 'employed_persons', 'age_group': 'Y18T59', 'sex': 'by_sex'},
     {'code': 'w_eco_urban_unit_employee_female_share', 'kind': 'female_share', 'item': 'urban_unit_employees'},
     {'code': 'w_eco_high_skill_female_share', 'kind': 'female_share', 'item': 'high_skill_workers'},
     {'code': 'w_eco_senior_title_female_share', 'kind': 'female_share', 'item': 'senior_title_professionals'},

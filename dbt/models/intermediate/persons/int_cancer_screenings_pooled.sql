@@ -1,3 +1,4 @@
+{{ config(materialized='table') }}
 -- 两癌筛查（三年合并）· for each statistical year Y and screening type, each woman screened in the
 -- statistical years Y-2..Y, once (distinct by pseudonym; a record without pseudonym counts alone),
 -- with her age at the end of year Y and the township/residence of her latest screening.
