@@ -26,6 +26,7 @@ from dagster_project.contracts import load_contracts
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 MANIFEST = Path(dbt_project.manifest_path)
+PARTIAL_PARSE = MANIFEST.with_name("partial_parse.msgpack")
 SHARED_GROUP = "combined"
 SEED_GROUP = "seeds"
 
@@ -92,7 +93,14 @@ def _build_dbt_step(group: str, names: list[str]) -> AssetsDefinition:
     )
     def _step(context: AssetExecutionContext, dbt: DbtCliResource):
         export_dbt_env()
-        yield from dbt.cli(["build"], context=context).stream()
+        # Unit tests check formulas, not data: they run in the test suite (`dbt build` in tests/dbt),
+        # not in every production run.
+        # dagster-dbt gives every invocation its own target folder; pointing dbt at the partial-parse
+        # file prepared by `make manifest` saves a full re-parse in each of the steps.
+        args = ["build", "--exclude-resource-type", "unit_test"]
+        if PARTIAL_PARSE.exists():
+            args += ["--partial-parse-file-path", str(PARTIAL_PARSE)]
+        yield from dbt.cli(args, context=context).stream()
 
     return _step
 

@@ -17,7 +17,6 @@ import numpy as np
 import polars as pl
 
 from dagster_project.contracts import Extract
-from dagster_project.generator import idnumbers
 from dagster_project.generator.styles import FileStyle
 
 

@@ -215,7 +215,7 @@ def with_birth_dates(
     top = np.zeros(n, dtype=np.int64)
     for c in np.unique(cohort):
         sel = cohort == c
-        top[sel] = demo.cohort_top(int(c))[township[sel], residence[sel], sex[sel]] if demo.first_year <= c + MAX_AGE else 0
+        top[sel] = demo.cohort_top(int(c))[township[sel], residence[sel], sex[sel]]
     slot_base = top // days + 1
     # Rank among people of the same block and birthday in this batch.
     order = np.lexsort((np.arange(n), day, cohort, sex, residence, township))

@@ -21,7 +21,7 @@ import polars as pl
 from dagster_project.generator import hashing, idnumbers
 from dagster_project.generator.persons import Persons, register
 from dagster_project.generator.world import (
-    RESIDENCE, SEX, World, constant, labels, numbered, blank_where, bool_series, date_series, np_date,
+    RESIDENCE, SEX, World, labels, numbered, blank_where, bool_series, date_series, np_date,
 )
 
 SCHOOL_TYPES = ("kindergarten", "primary", "junior", "senior_general", "secondary_vocational", "technical")

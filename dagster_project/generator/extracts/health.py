@@ -12,12 +12,13 @@ import numpy as np
 import polars as pl
 
 from dagster_project.generator import hashing, idnumbers
-from dagster_project.generator.demography import FEMALE, MAX_AGE, death_probability
+from dagster_project.generator.demography import FEMALE, death_probability
 from dagster_project.generator.persons import (
-    Persons, births_of, concat, group_rank, pick_from_register, register, with_birth_dates,
+    Persons, births_of, concat, pick_from_register, register, with_birth_dates,
 )
 from dagster_project.generator.world import (
-    RESIDENCE, SEX, World, constant, labels, numbered, blank_where, bool_series, date_series, np_date, period, random_dates,
+    RESIDENCE, SEX, World, blank_where, bool_series, constant, date_series, labels, np_date, numbered, period,
+    random_dates,
 )
 
 # Gestational age at birth (weeks 24–42): ~5.5 % preterm.
@@ -26,17 +27,12 @@ _GESTATION_P = np.array([0.0005, 0.0005, 0.0005, 0.0005, 0.0015, 0.0015, 0.0015,
                          0.008, 0.013, 0.019, 0.10, 0.25, 0.30, 0.19, 0.09, 0.015])
 
 
-def _code_array(world: World) -> np.ndarray:
-    return np.array([t.code for t in world.townships])
-
-
 # ----------------------------------------------------------------------------------------------
 # births
 # ----------------------------------------------------------------------------------------------
 def births(world: World, year: int) -> Iterator[pl.DataFrame]:
     extract = world.contracts.extracts["births"]
     start, end = period(extract, year)
-    cal = world.calibration
     for ti, tw in enumerate(world.townships):
         babies = concat([births_of(world.people, world.demo, ti, c) for c in (year - 1, year)])
         dates = babies.birth_dates
