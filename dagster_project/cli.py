@@ -1,16 +1,26 @@
 """Command line of the monitoring warehouse.
 
-  python -m dagster_project.cli run        run the whole pipeline once (what `make run` does)
-  python -m dagster_project.cli status     files loaded, rows quarantined, per extract
+  python -m dagster_project.cli run        run the whole pipeline once, every year partition in one run
+                                           (what `make run` does)
+  python -m dagster_project.cli status     files loaded and quarantined per extract, the published
+                                           snapshot, recent failed-run alerts
   python -m dagster_project.cli sql "..."  query the analysts' database read-only
+  python -m dagster_project.cli docs       build the data dictionary (dbt docs, one offline HTML file)
+                                           into $MONITOR_EXPORTS_DIR/data_dictionary/
 """
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from dagster_project.config import ConfigurationError, get_settings
+
+RECENT_ALERTS = 5
 
 
 def _dagster_instance():
@@ -27,46 +37,116 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings.hmac_key()  # refuse to start before any work if the key is missing outside development
     started = time.perf_counter()
     from dagster_project.definitions import defs
+    from dagster_project.operations import (
+        alert_record,
+        full_range_tags,
+        process_tags,
+        recover_abandoned_runs,
+        write_alert,
+    )
+    from dagster_project.publish import read_publication, readonly_hint, remove_leftovers
+
+    instance = _dagster_instance()
+    # A run killed earlier (SIGKILL, power cut) left its run "started" and its writer slot claimed:
+    # without this the next run would wait for that slot forever.
+    for run_id in recover_abandoned_runs(instance):
+        print(f"前一次运行 {run_id} 的进程已不存在，已标记为失败 / abandoned run {run_id} marked failed",
+              file=sys.stderr)
+    for leftover in remove_leftovers(settings.published_db):
+        print(f"已清理上次中断留下的临时文件 / removed leftover {leftover.name}", file=sys.stderr)
 
     job = defs.resolve_job_def("monitoring_job")
-    result = job.execute_in_process(instance=_dagster_instance(), raise_on_error=False)
+    tags = {**full_range_tags(), **process_tags(), "monitor/trigger": "cli"}
+    before = (read_publication(settings.published_db) or {}).get("publication_id")
+    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
     elapsed = time.perf_counter() - started
     _print_summary(settings)
+    publication = read_publication(settings.published_db) or {}
     if not result.success:
-        failed = [e.step_key for e in result.all_events if e.is_step_failure]
+        failed = sorted({e.step_key for e in result.all_events if e.is_step_failure and e.step_key})
+        message = next((e.message for e in result.all_events if e.is_step_failure), "") or ""
+        write_alert(alert_record(result.dagster_run, failed, message))
         print(f"\n运行失败 / run FAILED in steps: {', '.join(failed)} ({elapsed:.1f}s)", file=sys.stderr)
+        if publication.get("publication_id") == before:
+            print("分析库未更新，仍为上一次发布的快照 / the analysts' database was not replaced "
+                  f"(publication {before}).", file=sys.stderr)
         return 1
-    from dagster_project.publish import readonly_hint
-
     print(f"\n完成 / done in {elapsed:.1f}s")
-    print(f"分析库 analysts' database: {settings.published_db}")
+    print(f"分析库 analysts' database: {settings.published_db} (publication {publication.get('publication_id')})")
     print(f"导出 exports: {settings.exports_dir}")
+    print("数据字典 data dictionary: `make docs` → " + str(settings.exports_dir / "data_dictionary" / "index.html"))
     print(readonly_hint(settings.published_db))
     return 0
 
 
-def _print_summary(settings) -> None:
+def _ledger_rows(settings) -> tuple[list[tuple], str] | None:
+    """The load ledger from work.duckdb, or from the published snapshot while a run holds the lock."""
     import duckdb
 
-    if not settings.work_db.exists():
+    from dagster_project.publish import open_published_readonly
+
+    query = (
+        "SELECT coalesce(extract, '(未识别 unrecognised)'), count(*) FILTER (WHERE is_current), "
+        "sum(rows_read) FILTER (WHERE is_current), sum(rows_loaded) FILTER (WHERE is_current), "
+        "sum(rows_quarantined) FILTER (WHERE is_current), count(*) FILTER (WHERE status = 'rejected') "
+        "FROM audit.file_loads GROUP BY 1 ORDER BY 1"
+    )
+    if settings.work_db.exists():
+        try:
+            con = duckdb.connect(str(settings.work_db), read_only=True)
+        except duckdb.IOException:
+            con = None  # a run is writing it
+        if con is not None:
+            try:
+                return con.execute(query).fetchall(), "work.duckdb"
+            except duckdb.CatalogException:
+                return [], "work.duckdb"
+            finally:
+                con.close()
+    if settings.published_db.exists():
+        con = open_published_readonly(settings.published_db)
+        try:
+            return con.execute(query).fetchall(), "monitoring.duckdb (运行中，显示上次发布 / run in progress: last publication)"
+        finally:
+            con.close()
+    return None
+
+
+def _print_summary(settings) -> None:
+    found = _ledger_rows(settings)
+    if found is None:
         return
-    con = duckdb.connect(str(settings.work_db), read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT coalesce(extract, '(未识别 unrecognised)'), count(*) FILTER (WHERE is_current), "
-            "sum(rows_read) FILTER (WHERE is_current), sum(rows_loaded) FILTER (WHERE is_current), "
-            "sum(rows_quarantined) FILTER (WHERE is_current), count(*) FILTER (WHERE status = 'rejected') "
-            "FROM audit.file_loads GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    finally:
-        con.close()
-    print(f"\n{'报表 extract':<22}{'文件 files':>11}{'读取 read':>12}{'入库 loaded':>13}{'隔离 quarantined':>18}{'拒收 rejected':>15}")
+    rows, source = found
+    print(f"\n{'报表 extract':<22}{'文件 files':>11}{'读取 read':>12}{'入库 loaded':>13}{'隔离 quarantined':>18}{'拒收 rejected':>15}"
+          f"   [{source}]")
     for name, files, read, loaded, quarantined, rejected in rows:
         print(f"{name:<22}{files:>11}{read or 0:>12}{loaded or 0:>13}{quarantined or 0:>18}{rejected:>15}")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    _print_summary(get_settings())
+    from dagster_project.operations import alerts_file, read_alerts
+    from dagster_project.publish import read_publication
+
+    settings = get_settings()
+    _print_summary(settings)
+    publication = read_publication(settings.published_db)
+    if publication:
+        print(f"\n分析库 published: {settings.published_db}\n  publication {publication.get('publication_id')} "
+              f"run {publication.get('run_id')} at {publication.get('published_at')}")
+    else:
+        print(f"\n分析库尚未发布 / nothing published yet at {settings.published_db}")
+    alerts = read_alerts(args.alerts)
+    if alerts:
+        print(f"\n最近的运行失败告警 / recent failed-run alerts ({alerts_file()}):")
+        for alert in reversed(alerts):
+            steps = ", ".join(alert.get("failed_steps") or []) or "-"
+            where = alert.get("source_file") or alert.get("partition") or ""
+            print(f"  {alert.get('failed_at')}  run {alert.get('run_id', '')[:8]}  {where}  steps: {steps}")
+            message = (alert.get("message") or "").strip().splitlines()
+            if message:
+                print(f"      {message[0][:160]}")
+    else:
+        print("\n无运行失败告警 / no failed-run alerts")
     return 0
 
 
@@ -81,15 +161,56 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """`dbt docs generate --static` against the working database, copied to the exports folder."""
+    from dagster_project.config import DBT_PROJECT_DIR, export_dbt_env
+
+    settings = get_settings()
+    if not settings.work_db.exists():
+        print(f"{settings.work_db} 不存在：请先运行流水线 / run the pipeline first (make run).", file=sys.stderr)
+        return 1
+    export_dbt_env(settings)
+    dbt = Path(sys.executable).with_name("dbt")
+    out = Path(args.out) if args.out else settings.exports_dir / "data_dictionary"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".dbt_docs_", dir=settings.data_dir) as target:
+        proc = subprocess.run(
+            [str(dbt) if dbt.exists() else "dbt", "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", target, "--log-path", target],
+            capture_output=True, text=True,
+        )
+        page = Path(target) / "static_index.html"
+        if proc.returncode != 0 or not page.exists():
+            print(proc.stdout[-3000:], proc.stderr[-3000:], sep="\n", file=sys.stderr)
+            if "lock" in (proc.stdout + proc.stderr).lower():
+                print("工作库正被运行中的流水线使用，请在运行结束后重试 / the pipeline is running; retry after it.",
+                      file=sys.stderr)
+            return 1
+        out.mkdir(parents=True, exist_ok=True)
+        tmp = out / ".index.html.tmp"
+        shutil.copyfile(page, tmp)
+        tmp.replace(out / "index.html")
+        for name in ("manifest.json", "catalog.json"):
+            if (Path(target) / name).exists():
+                shutil.copyfile(Path(target) / name, out / name)
+    print(f"数据字典 data dictionary: {out / 'index.html'} (opens offline in a browser)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dagster_project.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the whole pipeline once").set_defaults(func=cmd_run)
-    sub.add_parser("status", help="print the load ledger summary").set_defaults(func=cmd_status)
+    status = sub.add_parser("status", help="load ledger, published snapshot, recent alerts")
+    status.add_argument("--alerts", type=int, default=RECENT_ALERTS, help="how many recent alerts to show")
+    status.set_defaults(func=cmd_status)
     sql = sub.add_parser("sql", help="query the analysts' database read-only")
     sql.add_argument("query")
     sql.set_defaults(func=cmd_sql)
+    docs = sub.add_parser("docs", help="build the data dictionary (dbt docs, static HTML)")
+    docs.add_argument("--out", help="folder (default $MONITOR_EXPORTS_DIR/data_dictionary)")
+    docs.set_defaults(func=cmd_docs)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

@@ -111,6 +111,7 @@ def get_settings() -> Settings:
 def export_dbt_env(settings: Settings | None = None) -> None:
     """dbt reads the working database path from MONITOR_WORK_DB (see dbt/profiles.yml)."""
     settings = settings or get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # dbt may be the first to open the database
     os.environ["MONITOR_WORK_DB"] = str(settings.work_db)
     # The dbt models run in several Dagster steps (see assets/dbt.py): a test runs in a step only
     # when all the models it reads are built there ("cautious"), never before its inputs exist.

@@ -5,6 +5,7 @@ from dagster_project.assets.dbt import build_dbt_assets, dbt_resource
 from dagster_project.assets.extracts import build_extract_assets
 from dagster_project.assets.quality_checks import build_quality_checks
 from dagster_project.assets.outputs import analysts_database, department_feedback, indicator_table_exports
+from dagster_project.assets.outputs import annual_report, provincial_submission, submission_diff
 from dagster_project.operations import build_annual_schedule, build_raw_file_sensor, run_failure_alert
 from dagster_project.resources import WarehouseResource
 
@@ -24,11 +25,21 @@ downstream_of_raw = [key for step in dbt_steps for key in step.keys] + [
     analysts_database.key, indicator_table_exports.key, department_feedback.key,
 ]
 
+quality_checks = build_quality_checks()
+# Every sensor run evaluates every extract's blocking checks, not only the changed file's: an extract
+# that failed its gate keeps the marts and the publication blocked until it is fixed.
+all_check_keys = [key for checks in quality_checks for key in checks.check_keys]
+
+# The monitoring group's hand-over for the latest year (part of monitoring_job: it selects "*").
+handover_assets = [annual_report, provincial_submission, submission_diff]
+downstream_of_raw += [asset.key for asset in handover_assets]
+
 defs = Definitions(
     assets=[*extract_assets, *dbt_steps, analysts_database, indicator_table_exports, department_feedback],
-    asset_checks=build_quality_checks(),
+    asset_checks=quality_checks,
     jobs=[monitoring_job],
-    sensors=[build_raw_file_sensor(monitoring_job, downstream_of_raw), run_failure_alert],
+    sensors=[build_raw_file_sensor(monitoring_job, downstream_of_raw, all_check_keys), run_failure_alert],
     schedules=[build_annual_schedule(monitoring_job)],
     resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
 )
+defs = Definitions.merge(defs, Definitions(assets=handover_assets))

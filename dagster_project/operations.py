@@ -1,131 +1,420 @@
-"""Running unattended: the file-drop sensor, the annual schedule, failure alerts, the Dagster home.
+"""Running unattended: yearly partitions, the file-drop sensor, the annual schedule, failure alerts, the Dagster home.
 
-* `raw_file_sensor` watches MONITOR_RAW_DIR. Its cursor remembers each file's
-  (mtime, size, sha256), so only touched files are hashed again, and each run
-  request is keyed by the file's sha256: the same bytes never start a second
-  run, whatever the file is called or how often it is touched.
-* `annual_schedule` runs the whole pipeline on 1 March, after the departments'
-  annual deadline (health's statistical year ends 30 September).
+* Yearly partitions. Every extract whose file name carries a year (`births_2023.csv`) is partitioned by
+  that year, from 2015 to the current year (`YEARLY_PARTITIONS`); a partition loads only its year's files.
+  The first partition also takes older files and the last one later files, so no file is ever left out.
+  Extracts without a year in the name (`grade_history.csv`) are not partitioned. Backfills run as one
+  run (`BackfillPolicy.single_run()`), and `python -m dagster_project.cli run` runs the whole range in
+  one run (`full_range_tags()`).
+* `raw_file_sensor` watches MONITOR_RAW_DIR. Its cursor remembers each file's (mtime, size, sha256,
+  version), so only touched files are hashed again. Exactly one run is requested per new or changed
+  file, for that file's year partition; a touched but unchanged file starts nothing, and neither do
+  the same bytes appearing under a new name for the same extract and year (a rename or a copy). A
+  file modified within the last `MONITOR_SENSOR_SETTLE_SECONDS` (default 30) is left for the next
+  tick: it may still be being copied. Every run requested also evaluates every extract's blocking
+  quality check, so a file that failed its gate keeps blocking publication until it is fixed.
+* `annual_monitoring_schedule` runs the previous year's partition on 1 March (after the departments'
+  annual deadline; health's statistical year ends 30 September).
 * `run_failure_alert` writes every failed run to `$MONITOR_DATA_DIR/alerts/run_failures.jsonl`
-  (read by the report and the CLI) and to the Dagster log.
+  (read by `cli status`, the report and the CLI) and to the Dagster log. The CLI writes the same record
+  for its own runs (it does not need the daemon); records are unique per run id.
+* `ensure_dagster_home` writes the instance settings: one run at a time, the `duckdb_writer` pool
+  limited to 1 (DuckDB admits one writer process), run monitoring that frees the slots of dead runs.
+* `recover_abandoned_runs` marks CLI runs whose process no longer exists (SIGKILL, power cut) as
+  failed and frees their pool slots, which would otherwise block the next run forever.
 """
+from __future__ import annotations
+
 import datetime as dt
 import json
 import os
+import socket
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from dagster import (
+    AssetCheckKey,
     AssetKey,
+    Backoff,
+    BackfillPolicy,
+    DagsterInstance,
+    DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
+    Jitter,
+    RetryPolicy,
     RunFailureSensorContext,
     RunRequest,
-    ScheduleDefinition,
+    RunsFilter,
+    ScheduleEvaluationContext,
     SensorEvaluationContext,
     SkipReason,
+    TimeWindowPartitionsDefinition,
     run_failure_sensor,
+    schedule,
     sensor,
 )
 
 from dagster_project.config import get_settings
-from dagster_project.contracts import load_contracts
-from dagster_project.ingest.discovery import discover, sha256_of
+from dagster_project.contracts import Extract, load_contracts
+from dagster_project.ingest.discovery import discover, identify, sha256_of
+
+# --------------------------------------------------------------------------- partitions
+
+FIRST_YEAR = 2015
+TIMEZONE = "Asia/Shanghai"
+YEARLY_PARTITIONS = TimeWindowPartitionsDefinition(
+    start=str(FIRST_YEAR), fmt="%Y", cron_schedule="0 0 1 1 *", timezone=TIMEZONE,
+    end_offset=1,  # the current year is a partition too (a school year starting this autumn, a correction)
+)
+SINGLE_RUN_BACKFILL = BackfillPolicy.single_run()
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+# DuckDB admits one writer process; a step that finds the working database locked (another process,
+# or the dbt of a step that has just failed and not yet exited) waits and tries again: 10 s, 20 s, 40 s.
+WRITER_RETRY_POLICY = RetryPolicy(max_retries=3, delay=10, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS)
+WRITER_POOL = "duckdb_writer"
+
+
+def is_partitioned(extract: Extract) -> bool:
+    """Extracts whose file names carry a year are partitioned by it."""
+    return "{year}" in extract.file_pattern
+
+
+def last_partition_year() -> int:
+    return int(YEARLY_PARTITIONS.get_last_partition_key())
+
+
+def partition_key_for_year(year: int) -> str:
+    """The partition that loads a file of `year`: years before 2015 go to 2015, later ones to the last."""
+    return str(min(max(year, FIRST_YEAR), last_partition_year()))
+
+
+def years_filter(first_key: str, last_key: str):
+    """Predicate on a file's year: is it loaded by the partitions first_key..last_key?"""
+    first, last = int(first_key), int(last_key)
+    open_below = first <= FIRST_YEAR
+    open_above = last >= last_partition_year()
+
+    def wanted(year: int | None) -> bool:
+        if year is None:
+            return True
+        return (open_below or year >= first) and (open_above or year <= last)
+
+    return wanted
+
+
+def full_range_tags() -> dict[str, str]:
+    """Run tags selecting every yearly partition in one run (what `cli run` uses)."""
+    return {RANGE_START_TAG: str(FIRST_YEAR), RANGE_END_TAG: str(last_partition_year())}
+
+
+# --------------------------------------------------------------------------- Dagster home
 
 DAGSTER_INSTANCE_SETTINGS = {
-    # DuckDB admits one writer process: every step that writes the working database uses this pool.
-    "concurrency": {"pools": {"default_limit": 1}},
+    "concurrency": {
+        # DuckDB admits one writer process: every step that writes the working database uses the pool
+        # `duckdb_writer` (and every unconfigured pool gets this limit). Slots are claimed per step.
+        "pools": {"default_limit": 1, "granularity": "op"},
+        # Runs launched by the daemon (sensor, schedule, UI) run one at a time: steps that only read
+        # the working database (exports) cannot meet another run's writer either.
+        "runs": {"max_concurrent_runs": 1},
+    },
+    "run_monitoring": {
+        "enabled": True,
+        "free_slots_after_run_end_seconds": 60,
+        "max_runtime_seconds": 4 * 3600,
+        "cancel_timeout_seconds": 300,
+    },
     "telemetry": {"enabled": False},
 }
 
 
+def _merge(base: dict, required: dict) -> dict:
+    merged = dict(base)
+    for key, value in required.items():
+        merged[key] = _merge(merged.get(key) or {}, value) if isinstance(value, dict) else value
+    return merged
+
+
 def ensure_dagster_home() -> Path:
-    """DAGSTER_HOME defaults to $MONITOR_DATA_DIR/dagster_home, with the one-writer pool limit configured."""
+    """DAGSTER_HOME defaults to $MONITOR_DATA_DIR/dagster_home; its dagster.yaml gets our settings.
+
+    Settings already in an existing dagster.yaml are kept; ours are added or enforced.
+    """
     home = Path(os.environ.get("DAGSTER_HOME") or get_settings().data_dir / "dagster_home")
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(yaml.safe_dump(DAGSTER_INSTANCE_SETTINGS), encoding="utf-8")
+    current = {}
+    if config.exists():
+        current = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    wanted = _merge(current, DAGSTER_INSTANCE_SETTINGS)
+    if wanted != current:
+        tmp = config.with_name(f".{config.name}.{os.getpid()}.tmp")
+        tmp.write_text(yaml.safe_dump(wanted, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, config)
     return home
 
 
-def scan_raw_dir(previous: dict[str, list]) -> tuple[dict[str, list], list[tuple[str, str, str | None]]]:
-    """Return the new cursor and the (relative path, sha256, extract) of files that are new or changed."""
+# --------------------------------------------------------------------------- the file-drop sensor
+
+SETTLE_SECONDS_ENV = "MONITOR_SENSOR_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class FileChange:
+    relative: str
+    sha256: str
+    extract: str | None      # None: the name matches no template (or a link out of the raw folder)
+    period_year: int | None
+    version: int             # how many times this path's content has changed (run key part)
+
+    @property
+    def asset_key(self) -> AssetKey:
+        return AssetKey(["raw", self.extract or "file_inventory"])
+
+    @property
+    def partition_key(self) -> str | None:
+        if self.extract is None or self.period_year is None:
+            return None
+        return partition_key_for_year(self.period_year)
+
+
+def _settle_seconds() -> float:
+    try:
+        return float(os.environ.get(SETTLE_SECONDS_ENV, DEFAULT_SETTLE_SECONDS))
+    except ValueError:
+        return DEFAULT_SETTLE_SECONDS
+
+
+def scan_raw_dir(previous: dict[str, list], now: float | None = None,
+                 settle_seconds: float | None = None) -> tuple[dict[str, list], list[FileChange]]:
+    """Return the new cursor and the files that are new or changed since `previous`.
+
+    Cursor: relative path -> [mtime_ns, size, sha256, version]. A file is hashed only when its
+    mtime or size moved. Not a change: the same bytes as before (touched), and a new path holding
+    bytes that another path of the same extract, year and department held at the previous scan
+    (renamed or copied). A file modified less than `settle_seconds` ago is skipped for now.
+    """
     settings = get_settings()
+    now = time.time() if now is None else now
+    settle = _settle_seconds() if settle_seconds is None else settle_seconds
+    contracts = load_contracts()
+    files = discover(settings.raw_dir, contracts)
+    # (bytes, partition) held by some path at the previous scan; the path may be gone (renamed)
+    known = {(entry[2], identify(settings.raw_dir / rel, settings.raw_dir, contracts).partition)
+             for rel, entry in previous.items()}
     cursor: dict[str, list] = {}
-    changed = []
-    for dropped in discover(settings.raw_dir, load_contracts()):
-        stat = dropped.path.stat()
+    changes: list[FileChange] = []
+    for dropped in files:
+        try:
+            st = dropped.path.lstat() if dropped.blocked else dropped.path.stat()
+        except OSError:
+            continue  # vanished since it was listed
         seen = previous.get(dropped.relative)
-        if seen and seen[0] == stat.st_mtime_ns and seen[1] == stat.st_size:
+        if seen and seen[0] == st.st_mtime_ns and seen[1] == st.st_size:
             cursor[dropped.relative] = seen
             continue
-        sha = sha256_of(dropped.path)
-        cursor[dropped.relative] = [stat.st_mtime_ns, stat.st_size, sha]
-        if not seen or seen[2] != sha:
-            changed.append((dropped.relative, sha, dropped.extract.name if dropped.extract else None))
-    return cursor, changed
+        if now - st.st_mtime < settle:
+            if seen:
+                cursor[dropped.relative] = seen  # still being written: decide at a later tick
+            continue
+        try:
+            sha = (f"blocked-{dropped.blocked}" if dropped.blocked else sha256_of(dropped.path))
+        except OSError:
+            continue
+        version = seen[3] if seen and len(seen) > 3 else 0
+        if seen and seen[2] == sha:
+            cursor[dropped.relative] = [st.st_mtime_ns, st.st_size, sha, version]  # touched, not changed
+            continue
+        if not seen and (sha, dropped.partition) in known:
+            cursor[dropped.relative] = [st.st_mtime_ns, st.st_size, sha, version]  # renamed or copied
+            continue
+        version += 1
+        cursor[dropped.relative] = [st.st_mtime_ns, st.st_size, sha, version]
+        known.add((sha, dropped.partition))  # two new copies in one tick: one run
+        changes.append(FileChange(dropped.relative, sha, dropped.extract.name if dropped.extract else None,
+                                  dropped.period_year, version))
+    return cursor, changes
 
 
-def build_raw_file_sensor(job, downstream_keys: list[AssetKey]):
+def run_request_for(change: FileChange, downstream_keys: list[AssetKey],
+                    check_keys: list[AssetCheckKey]) -> RunRequest:
+    return RunRequest(
+        # One run per (content, path, change number): Dagster never launches a run key twice, even if
+        # a tick fails after launching and before saving its cursor.
+        run_key=f"{change.sha256}:{change.relative}:{change.version}",
+        partition_key=change.partition_key,
+        asset_selection=[change.asset_key, *downstream_keys],
+        asset_check_keys=list(check_keys),
+        tags={"monitor/source_file": change.relative, "monitor/sha256": change.sha256,
+              "monitor/trigger": "raw_file_sensor"},
+    )
+
+
+def build_raw_file_sensor(job, downstream_keys: list[AssetKey], check_keys: list[AssetCheckKey] | None = None):
+    """`check_keys`: the blocking quality checks every run evaluates (all extracts' checks)."""
+    check_keys = list(check_keys or [])
+
     @sensor(
         job=job,
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.STOPPED,
-        description="报送文件目录监听：新增或变更的文件（按sha256识别）触发一次运行。",
+        description="报送文件目录监听：每个新增或变更的文件（按sha256识别）触发一次运行，只加载该文件所属年份分区。",
     )
     def raw_file_sensor(context: SensorEvaluationContext):
         previous = json.loads(context.cursor) if context.cursor else {}
-        cursor, changed = scan_raw_dir(previous)
-        requests = []
-        for relative, sha, extract in changed:
-            raw_key = AssetKey(["raw", extract]) if extract else AssetKey(["raw", "file_inventory"])
-            requests.append(
-                RunRequest(
-                    run_key=sha,  # one run per distinct file content, ever
-                    asset_selection=[raw_key, *downstream_keys],
-                    tags={"monitor/source_file": relative, "monitor/sha256": sha},
-                )
-            )
+        cursor, changes = scan_raw_dir(previous)
+        requests = [run_request_for(change, downstream_keys, check_keys) for change in changes]
+        for change in changes:
+            context.log.info(f"{change.relative} (sha256 {change.sha256[:12]}) → partition {change.partition_key}")
         context.update_cursor(json.dumps(cursor, sort_keys=True))
         return requests or SkipReason("没有新的或变更的文件 / no new or changed files")
 
     return raw_file_sensor
 
 
-def build_annual_schedule(job) -> ScheduleDefinition:
-    return ScheduleDefinition(
+# --------------------------------------------------------------------------- the annual schedule
+
+def build_annual_schedule(job):
+    @schedule(
         name="annual_monitoring_schedule",
         job=job,
         cron_schedule="0 2 1 3 *",
-        execution_timezone="Asia/Shanghai",
+        execution_timezone=TIMEZONE,
         default_status=DefaultScheduleStatus.STOPPED,
-        description="年度全量运行：每年3月1日（各部门年报报送截止后）。",
+        description="年度运行：每年3月1日（各部门年报报送截止后）运行上一年度分区及全部下游。",
     )
+    def annual_monitoring_schedule(context: ScheduleEvaluationContext):
+        year = context.scheduled_execution_time.year - 1
+        key = partition_key_for_year(year)
+        return RunRequest(run_key=f"annual-{key}", partition_key=key,
+                          tags={"monitor/trigger": "annual_schedule"})
 
+    return annual_monitoring_schedule
+
+
+# --------------------------------------------------------------------------- alerts
 
 def alerts_file() -> Path:
     return get_settings().data_dir / "alerts" / "run_failures.jsonl"
 
 
+def read_alerts(limit: int | None = None) -> list[dict]:
+    """The alert records, oldest first (a line cut short by a crash is skipped)."""
+    path = alerts_file()
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records[-limit:] if limit else records
+
+
 def write_alert(record: dict) -> Path:
+    """Append one alert; a run already alerted (by the sensor or the CLI) is not written twice."""
     path = alerts_file()
     path.parent.mkdir(parents=True, exist_ok=True)
+    run_id = record.get("run_id")
+    if run_id and any(r.get("run_id") == run_id for r in read_alerts()):
+        return path
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
+
+
+def alert_record(run, failed_steps: list[str], message: str) -> dict:
+    tags = run.tags
+    partition = tags.get("dagster/partition") or (
+        f"{tags[RANGE_START_TAG]}..{tags[RANGE_END_TAG]}" if RANGE_START_TAG in tags else None)
+    return {
+        "run_id": run.run_id,
+        "job": run.job_name,
+        "failed_at": dt.datetime.now().replace(microsecond=0).isoformat(),
+        "partition": partition,
+        "failed_steps": failed_steps,
+        "message": (message or "")[:2000],
+        "source_file": tags.get("monitor/source_file"),
+        "trigger": tags.get("monitor/trigger"),
+    }
 
 
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING, description="运行失败告警：写入告警记录。")
 def run_failure_alert(context: RunFailureSensorContext):
     failure = context.failure_event
-    record = {
-        "run_id": context.dagster_run.run_id,
-        "job": context.dagster_run.job_name,
-        "failed_at": dt.datetime.now().replace(microsecond=0).isoformat(),
-        "message": failure.message if failure else "",
-        "source_file": context.dagster_run.tags.get("monitor/source_file"),
-    }
+    steps = sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})
+    record = alert_record(context.dagster_run, steps, failure.message if failure else "")
     path = write_alert(record)
     context.log.error(f"运行失败 / run failed: {record['run_id']} — alert written to {path}")
+
+
+# --------------------------------------------------------------------------- runs whose process died
+
+PID_TAG, HOST_TAG, START_TAG = "monitor/pid", "monitor/host", "monitor/process_start"
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of a process (to tell a reused pid apart); None if it does not exist."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return "?"
+        return "?"
+
+
+def process_tags() -> dict[str, str]:
+    """Tags identifying this process on a run, so a later run can tell whether it died."""
+    pid = os.getpid()
+    return {PID_TAG: str(pid), HOST_TAG: socket.gethostname(), START_TAG: _process_start(pid) or "?"}
+
+
+def _process_alive(tags) -> bool:
+    if tags.get(HOST_TAG) != socket.gethostname():
+        return True  # cannot tell: leave it to run monitoring
+    try:
+        pid = int(tags.get(PID_TAG, ""))
+    except ValueError:
+        return True
+    start = _process_start(pid)
+    if start is None:
+        return False
+    recorded = tags.get(START_TAG, "?")
+    return start == "?" or recorded == "?" or start == recorded
+
+
+def recover_abandoned_runs(instance: DagsterInstance) -> list[str]:
+    """Mark unfinished runs launched by a process that no longer exists as failed; free their pool slots."""
+    recovered = []
+    unfinished = [DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING,
+                  DagsterRunStatus.NOT_STARTED]
+    for run in instance.get_runs(filters=RunsFilter(statuses=unfinished)):
+        if PID_TAG not in run.tags or _process_alive(run.tags):
+            continue
+        message = (f"运行进程 {run.tags[PID_TAG]} 已不存在（被终止？），标记为失败 / "
+                   f"the run's process {run.tags[PID_TAG]} no longer exists (killed?); marked failed.")
+        instance.report_run_failed(run, message)
+        write_alert(alert_record(run, [], message))
+        recovered.append(run.run_id)
+    holding = list(instance.event_log_storage.get_concurrency_run_ids()) \
+        if instance.event_log_storage.supports_global_concurrency_limits else []
+    if holding:
+        for run in instance.get_runs(filters=RunsFilter(run_ids=holding)):
+            if run.is_finished:
+                instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+    return recovered

@@ -3,7 +3,12 @@
 Each asset loads every new or changed file of its extract from MONITOR_RAW_DIR
 (unchanged files, recognised by sha256, are skipped) and reports rows read,
 loaded and quarantined. Adding an extract to the contracts adds its asset here.
+
+Extracts with a year in their file names are partitioned by year (see
+`dagster_project/operations.py`): a run of partitions 2019..2021 loads only the
+files of those years; one run can load any range (single-run backfills).
 """
+import warnings
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
@@ -11,6 +16,13 @@ from dagster_project.config import get_settings
 from dagster_project.contracts import Extract, load_contracts
 from dagster_project.ingest.discovery import discover
 from dagster_project.ingest.loader import load_file, record_unrecognised
+from dagster_project.operations import (
+    SINGLE_RUN_BACKFILL,
+    WRITER_RETRY_POLICY,
+    YEARLY_PARTITIONS,
+    is_partitioned,
+    years_filter,
+)
 from dagster_project.resources import WarehouseResource
 
 DEPARTMENT_NAMES_ZH = {
@@ -33,8 +45,13 @@ def ingest_extract(context: AssetExecutionContext, warehouse: WarehouseResource,
     contracts = load_contracts()
     key = settings.hmac_key()
     results = []
+    in_run = lambda year: True  # noqa: E731
+    if is_partitioned(extract) and context.has_partition_key_range:
+        in_run = years_filter(context.partition_key_range.start, context.partition_key_range.end)
     with warehouse.connect() as con:
         for dropped in discover(settings.raw_dir, contracts, extract.name):
+            if not in_run(dropped.period_year):
+                continue
             result = load_file(con, dropped, contracts, key)
             context.log.info(f"{result.source_file}: {result.status} — {result.message_zh} {result.message_en}")
             results.append(result)
@@ -73,6 +90,9 @@ def build_extract_asset(extract: Extract) -> AssetsDefinition:
         description=f"{DEPARTMENT_NAMES_ZH.get(extract.department, '')} · {extract.title_zh}（{extract.department}/{extract.file_pattern}）— loaded from MONITOR_RAW_DIR",
         kinds={"duckdb", "polars"},
         pool="duckdb_writer",
+        partitions_def=YEARLY_PARTITIONS if is_partitioned(extract) else None,
+        backfill_policy=SINGLE_RUN_BACKFILL if is_partitioned(extract) else None,
+        retry_policy=WRITER_RETRY_POLICY,
     )
     def _asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         return ingest_extract(context, warehouse, extract)
@@ -86,6 +106,7 @@ def build_extract_asset(extract: Extract) -> AssetsDefinition:
     description="报送文件清点：记录文件名不符合任何报送模板的文件，提示部门更正 / files matching no template.",
     kinds={"duckdb"},
     pool="duckdb_writer",
+    retry_policy=WRITER_RETRY_POLICY,
 )
 def raw_file_inventory(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     settings = get_settings()
@@ -101,4 +122,6 @@ def raw_file_inventory(context: AssetExecutionContext, warehouse: WarehouseResou
 
 
 def build_extract_assets() -> list[AssetsDefinition]:
-    return [raw_file_inventory, *(build_extract_asset(e) for e in load_contracts().extracts.values())]
+    with warnings.catch_warnings():  # `backfill_policy` is marked beta in Dagster 1.13
+        warnings.filterwarnings("ignore", message=".*backfill_policy.*")
+        return [raw_file_inventory, *(build_extract_asset(e) for e in load_contracts().extracts.values())]

@@ -60,3 +60,74 @@ def indicator_table_exports(context: AssetExecutionContext) -> MaterializeResult
 def department_feedback(context: AssetExecutionContext) -> MaterializeResult:
     files = write_feedback_files(get_settings())
     return MaterializeResult(metadata={"files": MetadataValue.json([str(f) for f in files])})
+
+
+# What the monitoring group hands over for the latest year: the annual report, the provincial submission
+# (public and internal variants, kept per submission) and what changed since the previous submission.
+
+@asset(
+    key=AssetKey(["exports", "annual_report"]),
+    deps=MART_KEYS,
+    group_name="outputs",
+    description="年度监测报告（最近年度）：单个HTML文件，中文，内嵌SVG图表，无需联网 / the annual monitoring report for the latest year.",
+    kinds={"html"},
+)
+def annual_report(context: AssetExecutionContext) -> MaterializeResult:
+    from dagster_project.report import write_annual_report
+
+    path = write_annual_report(get_settings())
+    context.log.info(f"wrote {path}")
+    return MaterializeResult(metadata={"path": MetadataValue.path(str(path)), "size_bytes": path.stat().st_size})
+
+
+@asset(
+    key=AssetKey(["exports", "provincial_submission"]),
+    deps=MART_KEYS,
+    group_name="outputs",
+    description="省级报送（最近年度）：公开版（小数保护含二次抑制）与内部版（未做小数保护），XLSX/CSV/SDMX-CSV/Parquet，"
+                "每次报送留存副本并更新 LATEST / the provincial submission for the latest year, kept per submission.",
+    kinds={"xlsx", "csv", "parquet"},
+)
+def provincial_submission(context: AssetExecutionContext) -> MaterializeResult:
+    import json
+
+    from dagster_project.exports.provincial_submission import write_submission
+
+    result = write_submission(get_settings())
+    manifest = json.loads((result.snapshot_dir / "manifest.json").read_text(encoding="utf-8"))
+    context.log.info(("new submission " if result.is_new else "unchanged since ") + str(result.snapshot_dir))
+    return MaterializeResult(metadata={
+        "year": result.year,
+        "snapshot": MetadataValue.path(str(result.snapshot_dir)),
+        "new_snapshot": result.is_new,
+        "previous_snapshot": str(result.previous_dir) if result.previous_dir else "",
+        "suppressed_cells": MetadataValue.json(manifest.get("suppressed_cells", {})),
+        "files": MetadataValue.json(sorted(manifest.get("files", {}))),
+    })
+
+
+@asset(
+    key=AssetKey(["exports", "submission_diff"]),
+    deps=[AssetKey(["exports", "provincial_submission"])],
+    group_name="outputs",
+    description="与上次报送相比的变更清单（最近年度）：每个变化的数值、原值与新值及引起变化的加载 / what changed since the last submission.",
+    kinds={"csv"},
+)
+def submission_diff(context: AssetExecutionContext) -> MaterializeResult:
+    import duckdb
+
+    from dagster_project.exports.diff import write_diff
+    from dagster_project.exports.provincial_submission import latest_year
+
+    settings = get_settings()
+    con = duckdb.connect(str(settings.work_db), read_only=True)
+    try:
+        year = latest_year(con)
+    finally:
+        con.close()
+    result = write_diff(settings, year)
+    context.log.info(result.note)
+    return MaterializeResult(metadata={
+        "year": year, "note": result.note, "changed_cells": result.changed_cells,
+        "path": MetadataValue.path(str(result.path)) if result.path else "",
+    })

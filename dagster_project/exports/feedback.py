@@ -2,6 +2,13 @@
 
 `exports/feedback/<department>_<year>.xlsx`, one per department and period that
 had files this run, so the clerk who sent the file knows exactly what to fix.
+
+The 核查发现 Findings sheet lists the validation rules (dbt/seeds/validation_rules.csv) that
+failed for the department's figures in that year, from `main_marts.fct_validation_findings`:
+consistency with other departments' figures, missing townships or files, jumps against
+previous years, outliers. A department and year with findings but no file (a file that was
+never sent) gets a workbook too. When the findings are older than the latest file load (the
+marts were not rebuilt, e.g. a blocking quality check stopped them), the sheet says so.
 """
 from __future__ import annotations
 
@@ -33,12 +40,51 @@ WHERE t.department = ? AND t.period_year IS NOT DISTINCT FROM ?
 ORDER BY t.source_file, t.row_number, t.rule_id
 """
 
+FINDINGS_TABLE = "main_marts.fct_validation_findings"
+
+FINDINGS_SQL = f"""
+SELECT CASE importance WHEN 'high' THEN '高 high' WHEN 'medium' THEN '中 medium' ELSE '低 low' END AS "重要性 Importance",
+       rule_code AS "规则 Rule",
+       CASE rule_group WHEN 'internal_consistency' THEN '来源间一致性 consistency'
+                       WHEN 'completeness' THEN '完整性 completeness'
+                       WHEN 'consistency_over_time' THEN '时间一致性 over time'
+                       WHEN 'outliers' THEN '异常值 outlier' ELSE rule_group END AS "类别 Group",
+       area_name_zh AS "区域 Area", message_zh AS "核查发现", description_zh AS "问题及核对建议",
+       left_value AS "左式值 Left value", right_value AS "右式值 Right value",
+       message_en AS "Finding", evaluated_at AS "核查时间 Evaluated at"
+FROM {FINDINGS_TABLE}
+WHERE list_contains(string_split(departments, ','), ?) AND period_year IS NOT DISTINCT FROM ?
+ORDER BY CASE importance WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, rule_code, area_code, left_figure_code
+"""
+
+FINDINGS_SHEET = "核查发现 Findings"
 EMPTY_NOTE = pl.DataFrame({"说明 Note": ["无 / none"]})
+NO_FINDINGS_NOTE = pl.DataFrame({"说明 Note": [
+    "核查规则尚未计算（指标计算未完成，或有报表未通过质量关卡）。/ Validation rules not evaluated yet "
+    "(the marts were not built, or a blocking quality check stopped them)."]})
+STALE_NOTE = ("注意：以下核查发现计算于 {at}，早于最近一次文件入库（{loaded}）：本次运行未重新计算（可能有报表未通过质量关卡），"
+              "数据更正后会重新核查。/ These findings were computed before the latest file load and may be out of date.")
 
 
 def _frame(con, sql: str, params) -> pl.DataFrame:
     frame = con.execute(sql, params).pl()
     return neutralise_frame(frame) if frame.height else EMPTY_NOTE
+
+
+def _has_findings_table(con) -> bool:
+    schema, table = FINDINGS_TABLE.split(".")
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = ? AND table_name = ?", [schema, table]).fetchone()[0])
+
+
+def _findings_note(con) -> str | None:
+    """A warning when the findings predate the latest file load (the marts were not rebuilt since)."""
+    evaluated = con.execute(f"SELECT max(evaluated_at) FROM {FINDINGS_TABLE}").fetchone()[0]
+    loaded = con.execute("SELECT max(loaded_at) FROM audit.file_loads WHERE status IN ('loaded', 'rejected')").fetchone()[0]
+    if evaluated is not None and loaded is not None and evaluated < loaded:
+        return STALE_NOTE.format(at=evaluated, loaded=loaded)
+    return None
 
 
 def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> list[Path]:
@@ -48,14 +94,19 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
     con = con or duckdb.connect(str(settings.work_db), read_only=True)
     written = []
     try:
-        periods = con.execute(
-            "SELECT DISTINCT department, period_year FROM audit.file_loads WHERE department IS NOT NULL ORDER BY 1, 2"
-        ).fetchall()
+        findings = _has_findings_table(con)
+        periods_sql = "SELECT DISTINCT department, period_year FROM audit.file_loads WHERE department IS NOT NULL"
+        if findings:  # a year with findings but no file at all (never sent) gets a workbook too
+            periods_sql += (f" UNION SELECT DISTINCT unnest(string_split(departments, ',')), period_year "
+                            f"FROM {FINDINGS_TABLE}")
+        periods = con.execute(f"SELECT * FROM ({periods_sql}) ORDER BY 1, 2 NULLS FIRST").fetchall()
+        note = _findings_note(con) if findings else None
         for department, year in periods:
             sheets = {
                 "概要 Summary": _frame(con, SUMMARY_SQL, [department, year]),
                 "隔离行 Quarantined": _frame(con, ROWS_SQL.format(table="audit.quarantine"), [department, year]),
                 "提示 Flags": _frame(con, ROWS_SQL.format(table="audit.row_flags"), [department, year]),
+                FINDINGS_SHEET: _frame(con, FINDINGS_SQL, [department, year]) if findings else NO_FINDINGS_NOTE,
             }
             path = out_dir / f"{department}_{year if year is not None else 'all'}.xlsx"
             tmp = path.with_suffix(".xlsx.tmp")
@@ -63,7 +114,12 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
 
             with xlsxwriter.Workbook(str(tmp)) as workbook:
                 for name, frame in sheets.items():
-                    frame.write_excel(workbook, worksheet=name[:31], autofit=True, freeze_panes=(1, 0))
+                    if name == FINDINGS_SHEET and note:
+                        sheet = workbook.add_worksheet(name[:31])
+                        sheet.write(0, 0, note)
+                        frame.write_excel(workbook, worksheet=sheet, position="A3", autofit=True, freeze_panes=(3, 0))
+                    else:
+                        frame.write_excel(workbook, worksheet=name[:31], autofit=True, freeze_panes=(1, 0))
             tmp.replace(path)
             written.append(path)
     finally:

@@ -30,6 +30,10 @@ from dagster_project.ingest.rules import apply_rules
 
 log = logging.getLogger(__name__)
 
+# A file identical to another period's is rejected as sent under the wrong year, unless it is a small
+# table of aggregate figures (a department form of a few cells), which can repeat last year's values.
+SAME_CONTENT_MIN_ROWS = 100
+
 
 @dataclass
 class LoadResult:
@@ -133,7 +137,7 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
     except ExtractFileError as err:
         return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh, err.message_en)
 
-    if other:
+    if other and (extract.grain == "record" or table.rows_read >= SAME_CONTENT_MIN_ROWS):
         zh = f"整份文件与 {other[0]} 完全相同，可能报错了年份或文件名，未入库。"
         en = f"Identical to {other[0]} (already loaded for another period); not loaded."
         return _reject_all_rows(con, dropped, contracts, table, sha, load_id, "duplicate_file", zh, en, other[0])
@@ -155,6 +159,11 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
 
     result = apply_rules(extract, table, mapping, contracts, dropped.period_year)
     issues = _with_reader_issues(result.issues, table, mapping)
+    if other:  # a small aggregate table may repeat another period's figures: loaded, every row flagged
+        issues = pl.concat([issues, table.rows.select(
+            pl.col(ROW), pl.lit("*").alias("column_name"), pl.lit("same_content_as_other_period").alias("rule_id"),
+            pl.lit(other[0]).alias("value"), pl.lit("flag").alias("action"),
+        ).cast(issues.schema)]).sort(ROW, "rule_id")
     quarantined_rows = issues.filter(pl.col("action") == "quarantine").select(ROW).unique()
     good = result.typed.join(quarantined_rows, on=ROW, how="anti")
 
@@ -163,6 +172,8 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
         notes.append("ignored columns: " + ", ".join(unknown))
     if mapping.missing_optional:
         notes.append("absent optional columns: " + ", ".join(mapping.missing_optional))
+    if other:
+        notes.append(f"same content as {other[0]} (another period): loaded, rows flagged")
     if mapping.duplicated:
         notes.append("duplicate header(s) ignored: " + ", ".join(redact_identifiers(h) for h in mapping.duplicated))
 

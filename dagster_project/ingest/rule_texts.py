@@ -45,6 +45,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "duplicate_across_files": ("quarantine", "该记录已在其他年份的文件中报送过。", "Record already reported in another year's file."),
     "duplicate_file": ("quarantine", "整份文件与已报送的另一期文件内容完全相同，可能报错了年份，未入库。", "The whole file is identical to a file already loaded for another period."),
     "numerator_exceeds_denominator": ("quarantine", "分项数大于其所属总数（分子大于分母）。", "Part exceeds its total (numerator above denominator)."),
+    "same_content_as_other_period": ("flag", "整份文件与已报送的另一期文件内容完全相同：如果两期数值确实相同可忽略，否则请核实是否报错了年份或文件名。", "The whole file is identical to the file of another period: fine if the figures really are the same, otherwise check the year in the file name."),
     "sex_contradicts_id": ("flag", "性别与身份证号第17位不符，请核实。", "Stated sex contradicts the ID number."),
     "birth_date_contradicts_id": ("flag", "出生日期与身份证号中的出生日期不符，请核实。", "Stated birth date contradicts the ID number."),
     "invalid_format": ("flag", "格式不符合要求（如ICD-10编码）。", "Value has an unexpected format."),

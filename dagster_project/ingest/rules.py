@@ -26,6 +26,7 @@ SEX_WORDS = {"1": "1", "2": "2", "0": "0", "9": "9", "男": "1", "女": "2", "m"
 RESIDENCE_WORDS = {"城镇": "urban", "乡村": "rural", "城": "urban", "乡": "rural", "农村": "rural", "urban": "urban", "rural": "rural"}
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 _FULLWIDTH = r"[\uFF01-\uFF5E\u3000]"
+_DATETIME_MIDNIGHT = r"^\d{4}-\d{2}-\d{2}[ T]00:00:00(?:\.0+)?$"
 _ISSUE_SCHEMA = {ROW: pl.Int64, "column_name": pl.String, "rule_id": pl.String, "value": pl.String}
 
 
@@ -134,7 +135,11 @@ def apply_rules(
             changed = raw.is_not_null() & (raw != s.fill_null(""))
             has_fullwidth = raw.str.contains(_FULLWIDTH)
             checks.add("fullwidth_characters", col, col.name, changed & has_fullwidth)
-            checks.add("stray_spaces", col, col.name, changed & ~has_fullwidth & raw.str.contains(r"\s"))
+            spaces = changed & ~has_fullwidth & raw.str.contains(r"\s")
+            if col.type == "date":
+                # An Excel date cell reads as 'YYYY-MM-DD 00:00:00': the space before the time is no stray space.
+                spaces &= ~raw.str.contains(_DATETIME_MIDNIGHT)
+            checks.add("stray_spaces", col, col.name, spaces)
         if col.required:
             checks.add("missing_required", col, col.name, s.is_null())
         value, rules = _typed_value(col, s, contracts, townships, areas, end)

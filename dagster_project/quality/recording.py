@@ -83,3 +83,63 @@ def record_outcome(con: duckdb.DuckDBPyConnection, outcome: SuiteOutcome, run_id
     finally:
         cur.close()
     return len(rows)
+
+
+def read_outcomes(con: duckdb.DuckDBPyConnection, run_id: str | None = None) -> list[SuiteOutcome]:
+    """The latest recorded outcome of every extract, rebuilt from audit.gx_results (e.g. for Data Docs).
+
+    For each extract, the rows of `run_id` when it recorded that extract, else the most recently
+    recorded validation. Examples and observed values were masked when recorded; the rules'
+    arguments are read back from the suite files (parameters resolved, masked).
+    """
+    from dagster_project.quality.masking import mask_deep
+    from dagster_project.quality.runner import RuleOutcome, _resolve
+    from dagster_project.quality.suites import SuiteError, load_suite, suite_parameters
+
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
+                         "AND table_schema = 'audit' AND table_name = 'gx_results'").fetchone()[0]
+    if not exists:
+        return []
+    latest = con.execute(
+        """SELECT extract, run_id, period_years FROM (
+               SELECT extract, run_id, period_years,
+                      row_number() OVER (PARTITION BY extract
+                                         ORDER BY (run_id = ?) DESC, max(recorded_at) DESC, max(validated_at) DESC) AS rank
+               FROM audit.gx_results GROUP BY extract, run_id, period_years)
+           WHERE rank = 1 ORDER BY extract""",
+        [run_id or ""],
+    ).fetchall()
+    params = suite_parameters()
+    outcomes = []
+    for extract, rid, periods in latest:
+        rows = con.execute(
+            "SELECT * FROM audit.gx_results WHERE extract = ? AND run_id = ? AND period_years IS NOT DISTINCT FROM ?",
+            [extract, rid, periods],
+        ).pl().to_dicts()
+        try:
+            suite = load_suite(extract)
+        except SuiteError:  # the extract left the contract: its results are still shown
+            suite = None
+        suite_rules = suite.by_rule if suite else {}
+        first = rows[0]
+        outcome = SuiteOutcome(
+            extract=extract, department=first["department"], suite_name=first["suite_name"],
+            raw_table=suite.raw_table if suite else f"raw.{extract}", period_years=json.loads(periods) if periods else None, rules=[],
+            rows_validated=first["rows_validated"] or 0, batches=first["batches"] or 0,
+            started_at=first["validated_at"], duration_seconds=first["duration_seconds"] or 0.0,
+            contract_version=first["contract_version"], title_zh=suite.meta.get("title_zh", "") if suite else "",
+        )
+        for r in rows:
+            expectation = suite_rules.get(r["rule_id"])
+            kwargs = mask_deep(_resolve(expectation["kwargs"], params)) if expectation else {}
+            outcome.rules.append(RuleOutcome(
+                rule_id=r["rule_id"], severity=r["severity"], success=bool(r["success"]),
+                expectation_type=r["expectation_type"], scope=r["scope"], column=r["column_name"],
+                description_zh=r["description_zh"], description_en=r["description_en"],
+                unexpected_count=r["unexpected_count"], element_count=r["element_count"],
+                unexpected_percent=r["unexpected_percent"], observed_value=r["observed_value"],
+                examples=json.loads(r["examples"]) if r["examples"] else [], exception=r["exception"],
+                kwargs=kwargs,
+            ))
+        outcomes.append(outcome)
+    return outcomes

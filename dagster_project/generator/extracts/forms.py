@@ -117,8 +117,12 @@ def produce(world: World, year: int, department: str) -> Iterator[pl.DataFrame]:
     frame = pl.DataFrame(rows, schema={"item_code": pl.String, "township_code": pl.String, "sex": pl.String,
                                        "age_group": pl.String, "value": pl.Float64}, orient="row")
     bases_here = {i.base for i in ordered if i.base and items[i.base].department == department}
-    # Helper for defect injection: a base (denominator) row must stay intact.
-    yield frame.with_columns(pl.col("item_code").is_in(list(bases_here)).alias("__keep_value"))
+    # Helper for defect injection: a base (denominator) row must stay intact, and so must the
+    # county-level figures, each the only source of its indicator for the year: the committed
+    # sample has to yield every indicator for every year (a quarantined township row only
+    # lowers a total, a quarantined county row would erase the value).
+    keep = list(bases_here | {i.code for i in ordered if i.level != "township"})
+    yield frame.with_columns(pl.col("item_code").is_in(keep).alias("__keep_value"))
 
 
 def _with_bases(ordered: list[FormItem], items: dict[str, FormItem]) -> list[FormItem]:

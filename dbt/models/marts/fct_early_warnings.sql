@@ -19,7 +19,7 @@
 --           (|slope| ≥ projection_z · SE).
 -- Volatility  |value / previous year − 1| or |value / mean of the previous volatility_reference_years − 1| beyond
 --           volatility_bound_pct (a change from 0 to a non-zero value counts as beyond); not raised on small numbers
---           (fewer than 20 events) when volatility_skip_small_numbers = 1.
+--           (fewer than var('small_numbers_threshold') = 20 events, or a count below it) when volatility_skip_small_numbers = 1.
 -- Gaps      largest township gap (highest − lowest township of the area, for the district rows), urban − rural,
 --           female − male (fct_gender_gaps), all in the indicator's unit for the as-of year.
 with rules as (
@@ -208,14 +208,16 @@ classified as (
             and abs(slope) >= projection_z * slope_se
             and (higher_is_better is null or (slope < 0) = higher_is_better),
             false) as projected_to_miss,
-        value is not null
-            and not (volatility_skip_small_numbers and coalesce(small_numbers_flag, false))
+        coalesce(
+            value is not null
+            and not (volatility_skip_small_numbers and (coalesce(small_numbers_flag, false)
+                     or (unit = 'count' and abs(value) < {{ var('small_numbers_threshold') }})))
             and (
                 abs(coalesce(yoy_change_pct, 0)) > volatility_bound_pct
                 or abs(coalesce(deviation_from_previous_mean_pct, 0)) > volatility_bound_pct
-                or (previous_value = 0 and value <> 0)
-                or (previous_mean = 0 and value <> 0)
-            ) as volatility_flag
+                or coalesce(previous_value = 0 and value <> 0, false)
+                or coalesce(previous_mean = 0 and value <> 0, false)
+            ), false) as volatility_flag
     from judged
 ),
 final as (
@@ -253,7 +255,7 @@ select
     cast(round(slope_se, 6) as double) as trend_slope_se,
     cast(round(projected_value, 6) as double) as projected_value,
     cast(round(projected_se, 6) as double) as projected_se,
-    cast(round(greatest(projected_value - projection_z * projected_se, 0), 6) as double) as projected_lower,
+    cast(round(case when projected_se is not null then greatest(projected_value - projection_z * projected_se, 0) end, 6) as double) as projected_lower,
     cast(round(projected_value + projection_z * projected_se, 6) as double) as projected_upper,
     cast(projected_meets as boolean) as projected_meets,
     cast(status as varchar) as status,

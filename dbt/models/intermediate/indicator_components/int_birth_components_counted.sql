@@ -1,3 +1,5 @@
+-- Rare events (HIV transmission, treatment of infected mothers) use no filter, so a township-year
+-- without any infected mother still gets its row (0 ÷ 0, value NULL): zero stays distinct from missing.
 -- 指标分量：活产 · indicator components computed from live births (health statistical year).
 -- One dict per indicator: adding a births-based indicator is one line here plus its catalogue row.
 {%- set definitions = [
@@ -9,9 +11,9 @@
     {'code': 'c_hlt_prenatal_screening', 'sex': 'total', 'numerator': 'is_prenatal_screened'},
     {'code': 'w_hlt_maternal_system_management', 'sex': 'total', 'numerator': 'is_system_managed'},
     {'code': 'w_hlt_hospital_delivery', 'sex': 'total', 'numerator': 'is_hospital_delivery'},
-    {'code': 'w_hlt_hiv_mtct', 'sex': 'total', 'filter': 'is_hiv_positive and is_hiv_infant_infected is not null', 'numerator': 'is_hiv_infant_infected'},
+    {'code': 'w_hlt_hiv_mtct', 'sex': 'total', 'numerator': 'is_hiv_positive and is_hiv_infant_infected', 'denominator': 'is_hiv_positive and is_hiv_infant_infected is not null'},
     {'code': 'w_hlt_congenital_syphilis', 'sex': 'total', 'numerator': 'has_congenital_syphilis'},
-    {'code': 'w_hlt_infected_mother_treatment', 'sex': 'total', 'filter': 'is_hiv_or_syphilis_positive', 'numerator': 'is_mother_treated'},
+    {'code': 'w_hlt_infected_mother_treatment', 'sex': 'total', 'numerator': 'is_hiv_or_syphilis_positive and is_mother_treated', 'denominator': 'is_hiv_or_syphilis_positive'},
 ] %}
 {#- Births per 1,000 women of an age group: numerator from births by mother's age, denominator the female population. -#}
 {%- set per_women = [

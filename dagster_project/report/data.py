@@ -1,0 +1,228 @@
+"""Everything the annual report shows, read from the working database in one place."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+# Registers in which every township is expected to have rows every year; event registers (deaths, cases)
+# may have none in a small township, which is not missing data.
+EXPECT_EVERY_TOWNSHIP = {"population", "births", "child_health", "students", "student_health", "committee_members",
+                         "social_assistance", "cancer_screening"}
+
+DEPARTMENT_ZH = {
+    "population": "公安/统计局（人口）", "health": "卫健局", "education": "教育局", "civil_affairs": "民政局",
+    "justice": "公安局·法院·司法局", "forms": "各部门统计报表", "statistics": "统计局", "human_resources": "人社局",
+    "organization": "组织部", "women_federation": "妇联", "agriculture": "农业农村局",
+}
+
+
+@dataclass
+class ReportData:
+    year: int
+    years: list[int]
+    indicators: pl.DataFrame            # dim_indicator, in catalogue order
+    domains: list[tuple[str, str, str]]  # (plan, domain_zh, domain_en) in order
+    district_code: str
+    district_name: str
+    townships: list[tuple[str, str]]
+    values_by_sex: pl.DataFrame         # district, year: indicator × sex (value, small flag)
+    warnings: pl.DataFrame              # fct_early_warnings, district rows, as of the year
+    warnings_township: pl.DataFrame     # township rows, as of the year
+    series: pl.DataFrame                # district, assessed sex, every year: value and effective target
+    gaps: pl.DataFrame                  # fct_gender_gaps, district, year
+    township_values: pl.DataFrame       # assessed sex, year
+    warning_rules: pl.DataFrame
+    quality: dict = field(default_factory=dict)
+    run_info: dict = field(default_factory=dict)
+
+
+def _table_exists(con, schema: str, table: str) -> bool:
+    return bool(con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchone()[0])
+
+
+def available_years(con) -> list[int]:
+    if not _table_exists(con, "main_marts", "fct_indicator_values"):
+        return []
+    return [r[0] for r in con.execute(
+        "SELECT DISTINCT period_year FROM main_marts.fct_indicator_values ORDER BY 1").fetchall()]
+
+
+def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
+    indicators = con.execute(
+        "SELECT *, row_number() OVER () AS catalogue_order FROM main_marts.dim_indicator").pl()
+    domains: list[tuple[str, str, str]] = []
+    plan_order = {"women": 0, "children": 1}
+    for row in indicators.sort(pl.col("plan").replace_strict(plan_order, default=9), "catalogue_order").iter_rows(named=True):
+        key = (row["plan"], row["domain_zh"], row["domain_en"])
+        if key not in domains:
+            domains.append(key)
+    district_code, district_name = con.execute(
+        "SELECT area_code, name_zh FROM main_marts.dim_area WHERE level = 'county' AND is_reported ORDER BY area_code LIMIT 1"
+    ).fetchone()
+    townships = [tuple(r) for r in con.execute(
+        "SELECT area_code, name_zh FROM main_marts.dim_area WHERE level = 'township' AND parent_code = ? ORDER BY area_code",
+        [district_code]).fetchall()]
+    values_by_sex = con.execute(
+        """SELECT v.indicator_code, v.sex, v.value, v.numerator, v.small_numbers_flag, v.incomplete_data_flag,
+                  v.zero_denominator_flag
+           FROM main_marts.fct_indicator_values v
+           JOIN main_marts.dim_indicator i ON i.indicator_code = v.indicator_code AND i.age_group_code = v.age_group_code
+           WHERE v.period_year = ? AND v.area_code = ? AND v.residence = '_T'""", [year, district_code]).pl()
+    has_warnings = _table_exists(con, "main_marts", "fct_early_warnings")
+    if has_warnings:
+        warnings = con.execute(
+            "SELECT * FROM main_marts.fct_early_warnings WHERE as_of_year = ? AND area_code = ?", [year, district_code]).pl()
+        warnings_township = con.execute(
+            "SELECT * FROM main_marts.fct_early_warnings WHERE as_of_year = ? AND area_level = 'township'", [year]).pl()
+        warning_rules = con.execute(
+            "SELECT * FROM main_seeds.warning_rules ORDER BY rule_code").pl() if _table_exists(con, "main_seeds", "warning_rules") else pl.DataFrame()
+    else:
+        warnings = warnings_township = warning_rules = pl.DataFrame()
+    series = con.execute(
+        """WITH i AS (
+               SELECT indicator_code, age_group_code,
+                      coalesce(target_sex, CASE WHEN sex_scope = 'female_only' THEN '2' ELSE '_T' END) AS assessed_sex
+               FROM main_marts.dim_indicator)
+           SELECT v.indicator_code, v.period_year, v.value, t.effective_target
+           FROM main_marts.fct_indicator_values v
+           JOIN i ON i.indicator_code = v.indicator_code AND v.sex = i.assessed_sex AND v.age_group_code = i.age_group_code
+           LEFT JOIN main_marts.fct_target_attainment t
+             ON t.indicator_code = v.indicator_code AND t.period_year = v.period_year AND t.area_code = v.area_code
+            AND t.sex = v.sex AND t.age_group_code = v.age_group_code
+           WHERE v.area_code = ? AND v.residence = '_T' AND v.period_year <= ?
+           ORDER BY 1, 2""", [district_code, year]).pl()
+    gaps = con.execute(
+        """SELECT g.* FROM main_marts.fct_gender_gaps g
+           JOIN main_marts.dim_indicator i ON i.indicator_code = g.indicator_code AND i.age_group_code = g.age_group_code
+           WHERE g.period_year = ? AND g.area_code = ? AND g.residence = '_T'""", [year, district_code]).pl()
+    township_values = con.execute(
+        """WITH i AS (
+               SELECT indicator_code, age_group_code,
+                      coalesce(target_sex, CASE WHEN sex_scope = 'female_only' THEN '2' ELSE '_T' END) AS assessed_sex
+               FROM main_marts.dim_indicator)
+           SELECT v.indicator_code, v.area_code, v.value, v.small_numbers_flag
+           FROM main_marts.fct_indicator_values v
+           JOIN i ON i.indicator_code = v.indicator_code AND v.sex = i.assessed_sex AND v.age_group_code = i.age_group_code
+           WHERE v.period_year = ? AND v.area_level = 'township' AND v.residence = '_T'""", [year]).pl()
+    return ReportData(
+        year=year, years=available_years(con), indicators=indicators, domains=domains,
+        district_code=district_code, district_name=district_name, townships=townships,
+        values_by_sex=values_by_sex, warnings=warnings, warnings_township=warnings_township, series=series,
+        gaps=gaps, township_values=township_values, warning_rules=warning_rules,
+        quality=load_quality(con, year, [t for t, _ in townships]), run_info=load_run_info(con),
+    )
+
+
+def load_run_info(con) -> dict:
+    info = {}
+    if _table_exists(con, "audit", "file_loads"):
+        info["last_load"] = con.execute("SELECT max(loaded_at) FROM audit.file_loads").fetchone()[0]
+    if _table_exists(con, "audit", "gx_results"):
+        info["last_check"] = con.execute("SELECT max(recorded_at) FROM audit.gx_results").fetchone()[0]
+    return info
+
+
+def load_quality(con, year: int, townships: list[str]) -> dict:
+    from dagster_project.contracts import load_contracts
+
+    contracts = load_contracts()
+    quality: dict = {"completeness": [], "by_department": [], "top_reasons": [], "gx_failures": None,
+                     "findings": None, "findings_note": ""}
+    if not _table_exists(con, "audit", "file_loads"):
+        return quality
+    loads = con.execute(
+        """SELECT extract, department, source_department, period_year, rows_read, rows_loaded, rows_quarantined,
+                  rows_flagged, status, is_current, load_id, source_file
+           FROM audit.file_loads""").pl()
+    # completeness: was each extract (and each form department) received for the year, and from how many townships
+    form_departments = sorted({r[0] for r in con.execute("SELECT DISTINCT department FROM main_seeds.form_items").fetchall()}) \
+        if _table_exists(con, "main_seeds", "form_items") else []
+    for name, extract in contracts.extracts.items():
+        if name == "forms":
+            continue
+        yearless = name == "grade_history"
+        current = loads.filter((pl.col("extract") == name) & pl.col("is_current")
+                               & (pl.col("period_year").is_null() if yearless else pl.col("period_year") == year))
+        quality["completeness"].append({
+            "department": extract.department, "extract": name, "received": current.height > 0,
+            "files": current["source_file"].to_list(),
+            "townships": _township_coverage(con, name, year, townships, yearless),
+        })
+    for department in form_departments:
+        current = loads.filter((pl.col("extract") == "forms") & pl.col("is_current")
+                               & (pl.col("source_department") == department) & (pl.col("period_year") == year))
+        quality["completeness"].append({
+            "department": "forms", "extract": f"forms:{department}", "received": current.height > 0,
+            "files": current["source_file"].to_list(), "townships": None,
+        })
+    year_loads = loads.filter(pl.col("is_current") & ((pl.col("period_year") == year) | pl.col("period_year").is_null()))
+    quality["by_department"] = (
+        year_loads.group_by("department").agg(
+            pl.len().alias("files"), pl.col("rows_read").sum(), pl.col("rows_loaded").sum(),
+            pl.col("rows_quarantined").sum(), pl.col("rows_flagged").sum())
+        .sort("department").to_dicts())
+    quality["rejected_files"] = loads.filter(
+        (pl.col("status") == "rejected") & ((pl.col("period_year") == year) | pl.col("period_year").is_null())
+    ).select("department", "source_file").to_dicts()
+    if _table_exists(con, "audit", "quarantine"):
+        quality["top_reasons"] = con.execute(
+            """SELECT q.department, q.rule_id, any_value(q.reason_zh) AS reason_zh, count(*) AS n
+               FROM audit.quarantine q JOIN audit.file_loads f ON f.load_id = q.load_id AND f.is_current
+               WHERE q.period_year = ? OR q.period_year IS NULL
+               GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT 15""", [year]).pl().to_dicts()
+    if _table_exists(con, "audit", "gx_results"):
+        quality["gx_failures"] = con.execute(
+            """WITH latest AS (SELECT extract, max(recorded_at) AS at FROM audit.gx_results GROUP BY 1)
+               SELECT g.department, g.extract, g.rule_id, g.severity, g.unexpected_count, g.element_count,
+                      g.description_zh, g.period_years
+               FROM audit.gx_results g JOIN latest l ON l.extract = g.extract AND l.at = g.recorded_at
+               WHERE NOT g.success ORDER BY g.severity, g.department, g.extract, g.rule_id""").pl().to_dicts()
+    if _table_exists(con, "main_marts", "fct_validation_findings"):
+        findings = con.execute("SELECT * FROM main_marts.fct_validation_findings").pl()
+        open_filter = _open_findings_filter(findings, year)
+        quality["findings"] = findings.filter(open_filter) if open_filter is not None else findings
+        quality["findings_note"] = "（来自 main_marts.fct_validation_findings）"
+    else:
+        quality["findings_note"] = "校验规则结果表 main_marts.fct_validation_findings 尚未建立，本节暂缺。"
+    return quality
+
+
+def _open_findings_filter(frame: pl.DataFrame, year: int):
+    """Keep open findings of the year where the table says which those are (its columns are not fixed yet)."""
+    conditions = []
+    cols = set(frame.columns)
+    for name in ("is_open", "open"):
+        if name in cols and frame.schema[name] == pl.Boolean:
+            conditions.append(pl.col(name))
+    if "status" in cols and frame.schema["status"] == pl.String:
+        conditions.append(~pl.col("status").str.to_lowercase().is_in(["closed", "resolved", "已关闭", "已解决"]))
+    for name in ("period_year", "as_of_year", "year"):
+        if name in cols and frame.schema[name].is_integer():
+            conditions.append(pl.col(name) == year)
+            break
+    if not conditions:
+        return None
+    expr = conditions[0]
+    for c in conditions[1:]:
+        expr = expr & c
+    return expr
+
+
+def _township_coverage(con, extract: str, year: int, townships: list[str], yearless: bool) -> int | None:
+    if yearless or not _table_exists(con, "raw", extract):
+        return None
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [extract]).fetchall()}
+    if "township_code" in columns:
+        expr = "township_code"
+    elif "committee_code" in columns:
+        expr = "substr(committee_code, 1, 9)"
+    else:
+        return None
+    return con.execute(
+        f"SELECT count(DISTINCT {expr}) FROM raw.\"{extract}\" WHERE _period_year = ? AND {expr} IN (SELECT unnest(?))",
+        [year, townships]).fetchone()[0]

@@ -1,0 +1,359 @@
+"""The annual monitoring report as one self-contained HTML file (inline CSS and SVG, no script, no network)."""
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+
+import polars as pl
+
+from dagster_project.exports.provincial_submission import target_text
+from dagster_project.report import charts
+from dagster_project.report.charts import STATUS_COLOURS, STATUS_ORDER, STATUS_ZH, fmt
+from dagster_project.report.data import DEPARTMENT_ZH, EXPECT_EVERY_TOWNSHIP, ReportData
+
+UNIT_ZH = {"percent": "%", "per_1000": "‰", "per_100k": "1/10万", "per_1000_population": "每千人口",
+           "ratio": "比值", "count": "个/人", "years": "岁"}
+PLAN_ZH = {"women": "妇女发展规划 · Women's development plan", "children": "儿童发展规划 · Children's development plan"}
+
+CSS = """
+:root { --ink:#212121; --muted:#666; --line:#e0e0e0; }
+* { box-sizing: border-box; }
+body { font-family: 'Noto Sans CJK SC','Microsoft YaHei','PingFang SC','Source Han Sans SC',sans-serif; color: var(--ink);
+       margin: 0; background: #fafafa; line-height: 1.55; }
+main { max-width: 1080px; margin: 0 auto; padding: 24px 28px 64px; background: #fff; }
+header.cover { border-bottom: 3px solid #ad1457; margin-bottom: 18px; }
+h1 { font-size: 26px; margin: 8px 0 4px; } h2 { font-size: 21px; margin-top: 36px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { font-size: 16px; margin: 22px 0 8px; } .en { color: var(--muted); font-weight: normal; font-size: 0.85em; }
+.meta { color: var(--muted); font-size: 13px; }
+nav ol { columns: 2; font-size: 14px; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 8px 0 12px; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; }
+th { background: #f5f5f5; font-weight: 600; position: sticky; top: 0; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.code { color: var(--muted); font-size: 11px; font-family: monospace; }
+.badge { display: inline-block; padding: 0 7px; border-radius: 9px; color: #fff; font-size: 12px; white-space: nowrap; }
+.kpis { display: flex; flex-wrap: wrap; gap: 10px; margin: 12px 0; }
+.kpi { flex: 1 1 120px; border: 1px solid var(--line); border-radius: 6px; padding: 8px 10px; }
+.kpi b { display: block; font-size: 24px; } .kpi span { color: var(--muted); font-size: 12px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(310px, 1fr)); gap: 10px 14px; }
+figure { margin: 0; } figcaption { font-size: 12px; color: #333; margin-bottom: 2px; }
+figcaption .status { float: right; }
+svg.chart { max-width: 100%; height: auto; }
+.note { font-size: 12px; color: var(--muted); }
+.flag { color: #ef6c00; font-weight: bold; }
+details { margin: 8px 0; } summary { cursor: pointer; color: #1565c0; }
+.ok { color: #2e7d32; } .bad { color: #c62828; }
+@media print { body { background: #fff; } main { max-width: none; padding: 0; } h2 { page-break-before: always; }
+               th { position: static; } details { display: block; } }
+"""
+
+
+def _badge(status: str | None) -> str:
+    status = status or "no_value"
+    return (f'<span class="badge" style="background:{STATUS_COLOURS.get(status, "#9e9e9e")}">'
+            f"{STATUS_ZH.get(status, status)}</span>")
+
+
+def _rows_by(frame: pl.DataFrame, *keys: str) -> dict:
+    if frame.is_empty():
+        return {}
+    return {tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]]: r for r in frame.iter_rows(named=True)}
+
+
+def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> str:
+    generated_at = generated_at or dt.datetime.now().replace(microsecond=0)
+    indicators = data.indicators.to_dicts()
+    warn = _rows_by(data.warnings, "indicator_code")
+    values = _rows_by(data.values_by_sex, "indicator_code", "sex")
+    gaps = _rows_by(data.gaps, "indicator_code")
+    parts: list[str] = []
+    title = f"{data.district_name}妇女儿童发展规划（2021–2025年）{data.year}年度监测报告"
+    parts.append(f"""<header class="cover"><div class="meta">{escape(data.district_name)}妇女儿童工作委员会 · 监测组 · 统计监测</div>
+<h1>{escape(title)}</h1>
+<div class="en">Annual monitoring report {data.year}: {escape(data.district_name)} women's and children's development plans 2021–2025</div>
+<p class="meta">生成时间 Generated {generated_at.isoformat(sep=' ')} · 数据截至最近加载 Data as of last load {escape(str(data.run_info.get('last_load') or '—'))}
+ · 统计期年份 period year {data.year}（卫健为统计年度：上年10月1日至当年9月30日；教育为学年）· 内部报送版，含小数字，谨慎解读</p></header>""")
+    toc = [("summary", "一、摘要 Summary")]
+    for i, (plan, domain_zh, domain_en) in enumerate(data.domains):
+        toc.append((f"domain-{i}", f"{domain_zh} {domain_en}"))
+    toc += [("warnings", "预警清单 Warnings"), ("quality", "数据质量 Data quality"), ("methods", "说明 Methods")]
+    parts.append("<nav><h2 style='margin-top:0'>目录 Contents</h2><ol>" + "".join(
+        f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in toc) + "</ol></nav>")
+    parts.append(_summary(data, indicators, warn))
+    for i, domain in enumerate(data.domains):
+        parts.append(_domain_section(data, i, domain, indicators, warn, values, gaps))
+    parts.append(_warning_section(data, indicators, warn))
+    parts.append(_quality_section(data))
+    parts.append(_methods_section(data))
+    body = "\n".join(parts)
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="dagster_project.report">
+<title>{escape(title)}</title>
+<style>{CSS}</style></head>
+<body><main>
+{body}
+<p class="note">本报告由监测数据仓库自动生成，所有图表为内嵌SVG，无需联网。This report is generated by the monitoring warehouse; all charts are inline SVG and the file opens without a network.</p>
+</main></body></html>
+"""
+
+
+def _status_counts(rows) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r] = counts.get(r, 0) + 1
+    return counts
+
+
+def _summary(data: ReportData, indicators: list[dict], warn: dict) -> str:
+    targeted = [i for i in indicators if i["has_target"]]
+    statuses = [warn.get(i["indicator_code"], {}).get("status", "no_value") for i in targeted]
+    counts = _status_counts(statuses)
+    warnings_count = sum(1 for i in indicators if warn.get(i["indicator_code"], {}).get("is_warning"))
+    township_warnings = 0 if data.warnings_township.is_empty() else int(data.warnings_township["is_warning"].sum())
+    kpis = [
+        (len(indicators), "监测指标 indicators"), (len(targeted), "有量化目标 with a target"),
+        (counts.get("met", 0), "已达标 met"), (counts.get("on_track", 0), "有望达标 on track"),
+        (counts.get("at_risk", 0), "达标困难 at risk"), (counts.get("missed", 0), "未达标 missed"),
+        (warnings_count, "全区预警 district warnings"), (township_warnings, "乡镇预警 township warnings"),
+    ]
+    out = ['<section id="summary"><h2>一、摘要 <span class="en">Summary</span></h2>']
+    out.append('<div class="kpis">' + "".join(f'<div class="kpi"><b>{n}</b><span>{escape(t)}</span></div>' for n, t in kpis) + "</div>")
+    by_domain = []
+    for plan, domain_zh, _ in data.domains:
+        codes = [i for i in targeted if i["domain_zh"] == domain_zh and i["plan"] == plan]
+        by_domain.append((domain_zh, _status_counts(warn.get(i["indicator_code"], {}).get("status", "no_value") for i in codes)))
+    out.append("<figure><figcaption>各领域有目标指标的达标状态（全区）Status of the indicators with a target, by domain</figcaption>"
+               + charts.status_bars([("全部 All", counts)] + by_domain, f"{data.year}年各领域达标状态") + "</figure>")
+    risky = [i for i in targeted if warn.get(i["indicator_code"], {}).get("status") in ("at_risk", "missed")]
+    volatile = [i for i in indicators if warn.get(i["indicator_code"], {}).get("volatility_flag")]
+    out.append("<h3>要点 Key points</h3><ul>")
+    out.append(f"<li>{len(targeted)}项有量化目标的指标中，已达标{counts.get('met', 0)}项，有望达标{counts.get('on_track', 0)}项，"
+               f"达标困难{counts.get('at_risk', 0)}项，未达标{counts.get('missed', 0)}项；其余为基线期、无法评估或无数据。</li>")
+    if risky:
+        names = "、".join(i["name_zh"] for i in risky[:12]) + ("等" if len(risky) > 12 else "")
+        out.append(f"<li>预计达标困难或未达标：{escape(names)}。</li>")
+    if volatile:
+        out.append(f"<li>波动较大（较上年或较前几年均值变化超过规则界限）：{escape('、'.join(i['name_zh'] for i in volatile))}。</li>")
+    out.append(f"<li>数据质量：本年度应报{len(data.quality.get('completeness', []))}项报表，"
+               f"已收到{sum(1 for c in data.quality.get('completeness', []) if c['received'])}项；"
+               f"隔离行{sum((d['rows_quarantined'] or 0) for d in data.quality.get('by_department', []))}行（详见数据质量一节）。</li>")
+    out.append("</ul></section>")
+    return "\n".join(out)
+
+
+def _domain_section(data: ReportData, index: int, domain: tuple, indicators: list[dict], warn: dict, values: dict,
+                    gaps: dict) -> str:
+    plan, domain_zh, domain_en = domain
+    items = [i for i in indicators if i["domain_zh"] == domain_zh and i["plan"] == plan]
+    out = [f'<section id="domain-{index}" class="domain"><h2>{escape(domain_zh)} <span class="en">{escape(domain_en)} · {escape(PLAN_ZH.get(plan, plan))}</span></h2>']
+    out.append('<table><thead><tr><th>代码 Code</th><th>指标 Indicator</th><th>单位</th><th class="num">女 F</th><th class="num">男 M</th>'
+               '<th class="num">合计 Total</th><th>目标 Target</th><th>状态 Status</th><th class="num">2025预测 Projection</th><th>备注 Notes</th></tr></thead><tbody>')
+    for ind in items:
+        code, unit = ind["indicator_code"], ind["unit"]
+        w = warn.get(code, {})
+        notes = []
+        cells = []
+        for sex in ("2", "1", "_T"):
+            v = values.get((code, sex))
+            text = fmt(v["value"], unit) if v else ""
+            if v and v["small_numbers_flag"]:
+                text += '<span class="flag" title="事件数少于20">*</span>'
+            cells.append(f'<td class="num">{text}</td>')
+        if any(values.get((code, s), {}).get("zero_denominator_flag") for s in ("2", "1", "_T")):
+            notes.append("分母为0")
+        if any(values.get((code, s), {}).get("incomplete_data_flag") for s in ("2", "1", "_T")):
+            notes.append("数据不完整")
+        if w.get("volatility_flag"):
+            notes.append("波动较大")
+        if w.get("projected_to_miss"):
+            notes.append("趋势下滑")
+        status = w.get("status") if w else ("no_target" if not ind["has_target"] else "no_value")
+        projection = fmt(w.get("projected_value"), unit) if w.get("projected_value") is not None else ""
+        out.append(
+            f'<tr id="ind-{escape(code)}" data-indicator="{escape(code)}"><td class="code">{escape(code)}</td>'
+            f'<td>{escape(ind["name_zh"])}<br><span class="en">{escape(ind["name_en"])}</span></td><td>{escape(UNIT_ZH.get(unit, unit))}</td>'
+            + "".join(cells)
+            + f'<td>{escape(target_text(ind))}</td><td>{_badge(status)}</td><td class="num">{projection}</td>'
+            f'<td class="note">{escape("；".join(notes))}</td></tr>')
+    out.append("</tbody></table><p class='note'>* 事件数少于20，率不稳定，谨慎解读。状态：目标针对妇女/女童的按女性值评估，其余按合计评估；2025预测为线性趋势外推。</p>")
+    # each indicator's series against its target
+    figures = []
+    series = data.series
+    for ind in items:
+        code, unit = ind["indicator_code"], ind["unit"]
+        rows = series.filter(pl.col("indicator_code") == code)
+        points = [(y, v) for y, v in rows.select("period_year", "value").iter_rows() if v is not None]
+        targets = [(y, t) for y, t in rows.select("period_year", "effective_target").iter_rows() if t is not None]
+        w = warn.get(code, {})
+        if ind["has_target"] and not targets and ind["target_value"] is not None and ind["target_operator"] in (">=", "<=", "=", "≈", "balanced"):
+            targets = [(y, ind["target_value"]) for y, _ in points] or [(data.year, ind["target_value"])]
+        projection = None
+        if w.get("projected_value") is not None:
+            projection = (w["projected_value"], w.get("projected_lower"), w.get("projected_upper"))
+        status = w.get("status", "no_target" if not ind["has_target"] else "no_value")
+        svg = charts.series_chart(points, targets, unit, status, f"{ind['name_zh']}：历年数值与目标",
+                                  target_year=ind["target_year"] or 2025, projection=projection, last_year=data.year)
+        figures.append(f'<figure data-indicator="{escape(code)}"><figcaption>{escape(ind["name_zh"])} '
+                       f'<span class="en">({escape(UNIT_ZH.get(unit, unit))})</span><span class="status">{_badge(status)}</span></figcaption>{svg}</figure>')
+    out.append("<h3>历年数值与目标 <span class='en'>Series against target (dashed red: target; dotted: trend to 2025)</span></h3>")
+    out.append('<div class="grid">' + "".join(figures) + "</div>")
+    # gender gaps
+    gap_rows = []
+    for ind in items:
+        g = gaps.get(ind["indicator_code"])
+        if g and g["female_value"] is not None and g["male_value"] is not None and g["female_to_male_ratio"]:
+            gap_rows.append((ind["name_zh"], g["female_to_male_ratio"], g["female_value"], g["male_value"], ind["unit"]))
+    if gap_rows:
+        out.append("<h3>性别差距 <span class='en'>Gender gaps (female / male; for enrolment the gender parity index)</span></h3>")
+        out.append(charts.parity_chart(gap_rows, f"{domain_zh}：女/男之比"))
+    # township comparison
+    tv = data.township_values.filter(pl.col("indicator_code").is_in([i["indicator_code"] for i in items]))
+    with_townships = [i for i in items if tv.filter(pl.col("indicator_code") == i["indicator_code"]).height >= 2]
+    if with_townships:
+        met = _rows_by(data.warnings_township, "indicator_code", "area_code")
+        cells = {}
+        for r in tv.iter_rows(named=True):
+            m = met.get((r["indicator_code"], r["area_code"]), {})
+            absolute = next((i for i in items if i["indicator_code"] == r["indicator_code"]), {}).get("target_operator") in (">=", "<=", "=", "≈", "balanced")
+            cells[(r["indicator_code"], r["area_code"])] = (r["value"], m.get("met") if absolute else None, r["small_numbers_flag"])
+        district = {i["indicator_code"]: warn.get(i["indicator_code"], {}).get("value") for i in with_townships}
+        out.append("<h3>乡镇比较 <span class='en'>Townships (green: meets the district target; red: does not; blue: darker = higher, no absolute target)</span></h3>")
+        out.append(charts.township_heatmap([(i["indicator_code"], i["name_zh"]) for i in with_townships], data.townships,
+                                           cells, {i["indicator_code"]: i["unit"] for i in with_townships}, district,
+                                           f"{domain_zh}：乡镇比较"))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _warning_section(data: ReportData, indicators: list[dict], warn: dict) -> str:
+    names = {i["indicator_code"]: i for i in indicators}
+    rows = [w for w in warn.values() if w.get("is_warning")]
+    order = {s: n for n, s in enumerate(["missed", "at_risk", "met", "on_track"])}
+    rows.sort(key=lambda w: (order.get(w["status"], 9), w["indicator_code"]))
+    out = ['<section id="warnings"><h2>预警清单 <span class="en">Warnings</span></h2>',
+           f"<p>全区{len(rows)}项指标列入预警（达标困难、未达标、已达标但趋势显著下滑，或波动超过界限）。"
+           "规则见“说明”一节，参数可在 warning_rules 种子表中调整。</p>"]
+    out.append('<table><thead><tr><th>指标 Indicator</th><th>领域</th><th>状态</th><th class="num">当年值</th><th class="num">目标</th>'
+               '<th class="num">斜率/年 (SE)</th><th class="num">2025预测 (区间)</th><th>原因 Reasons</th></tr></thead><tbody>')
+    for w in rows:
+        ind = names.get(w["indicator_code"], {})
+        unit = w["unit"]
+        slope = "" if w.get("trend_slope") is None else f"{w['trend_slope']:+.3g} ({w['trend_slope_se']:.2g})" if w.get("trend_slope_se") is not None else f"{w['trend_slope']:+.3g}"
+        proj = ""
+        if w.get("projected_value") is not None:
+            proj = fmt(w["projected_value"], unit)
+            if w.get("projected_lower") is not None:
+                proj += f" ({fmt(w['projected_lower'], unit)}–{fmt(w['projected_upper'], unit)})"
+        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td>{escape(ind.get("name_zh", w["indicator_code"]))}'
+                   f'<br><span class="code">{escape(w["indicator_code"])}</span></td><td>{escape(ind.get("domain_zh", ""))}</td>'
+                   f'<td>{_badge(w["status"])}</td><td class="num">{fmt(w["value"], unit)}</td>'
+                   f'<td class="num">{fmt(w.get("effective_target"), unit)}</td><td class="num">{slope}</td>'
+                   f'<td class="num">{proj}</td><td>{escape(w.get("warning_reasons_zh") or "")}</td></tr>')
+    out.append("</tbody></table>")
+    tw = data.warnings_township
+    if not tw.is_empty():
+        per_town = tw.filter(pl.col("is_warning")).group_by("area_code").len().sort("len", descending=True)
+        names_t = dict(data.townships)
+        out.append("<h3>乡镇预警数 <span class='en'>Warnings by township (compared with the district targets)</span></h3>")
+        out.append(charts.horizontal_bars(
+            [(names_t.get(a, a), n, f"{names_t.get(a, a)}: {n}") for a, n in per_town.iter_rows()],
+            "各乡镇预警指标数", "项", colour="#ef6c00"))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _quality_section(data: ReportData) -> str:
+    q = data.quality
+    out = ['<section id="quality"><h2>数据质量 <span class="en">Data quality</span></h2>']
+    out.append("<h3>报送完整性 <span class='en'>Completeness: extracts received for the year and townships covered</span></h3>")
+    out.append('<table><thead><tr><th>部门 Department</th><th>报表 Extract</th><th>是否收到</th><th class="num">覆盖乡镇</th><th>文件 Files</th></tr></thead><tbody>')
+    n_towns = len(data.townships)
+    for c in q.get("completeness", []):
+        received = '<span class="ok">已收到 ✓</span>' if c["received"] else '<span class="bad">未收到 ✗</span>'
+        towns = "" if c["townships"] is None else f'{c["townships"]}/{n_towns}'
+        if c["townships"] is not None and c["townships"] < n_towns and c["extract"] in EXPECT_EVERY_TOWNSHIP:
+            towns = f'<span class="bad">{towns}</span>'
+        out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(c["department"], c["department"]))}</td><td>{escape(c["extract"])}</td>'
+                   f'<td>{received}</td><td class="num">{towns}</td><td class="note">{escape(", ".join(c["files"]))}</td></tr>')
+    out.append("</tbody></table><p class='note'>覆盖乡镇：当年有记录的乡镇街道数（红色：应每个乡镇都有记录的登记表缺乡镇）。"
+               "死亡、案件等事件类报表某乡镇无记录可能只是当年无事件。</p>")
+    by_dept = q.get("by_department", [])
+    out.append("<h3>各部门隔离行 <span class='en'>Quarantined rows by department (current files of the year)</span></h3>")
+    if by_dept:
+        out.append(charts.horizontal_bars(
+            [(DEPARTMENT_ZH.get(d["department"], d["department"] or "—"), d["rows_quarantined"] or 0,
+              f"读取 {d['rows_read']} · 入库 {d['rows_loaded']} · 隔离 {d['rows_quarantined']}") for d in by_dept],
+            "各部门隔离行数", "行"))
+        out.append('<table><thead><tr><th>部门</th><th class="num">文件</th><th class="num">读取行</th><th class="num">入库行</th>'
+                   '<th class="num">隔离行</th><th class="num">隔离率</th><th class="num">提示行</th></tr></thead><tbody>')
+        for d in by_dept:
+            rate = (d["rows_quarantined"] or 0) / d["rows_read"] * 100 if d["rows_read"] else 0
+            out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(d["department"], d["department"] or "—"))}</td><td class="num">{d["files"]}</td>'
+                       f'<td class="num">{d["rows_read"] or 0:,}</td><td class="num">{d["rows_loaded"] or 0:,}</td>'
+                       f'<td class="num">{d["rows_quarantined"] or 0:,}</td><td class="num">{rate:.1f}%</td><td class="num">{d["rows_flagged"] or 0:,}</td></tr>')
+        out.append("</tbody></table>")
+    else:
+        out.append("<p>本年度无加载记录。</p>")
+    if q.get("rejected_files"):
+        out.append("<p class='bad'>整份拒收的文件：" + escape("、".join(r["source_file"] or "" for r in q["rejected_files"])) + "</p>")
+    if q.get("top_reasons"):
+        out.append("<h3>主要隔离原因 <span class='en'>Main reasons for quarantine</span></h3><table><thead><tr><th>部门</th><th>规则</th><th>原因</th><th class='num'>行数</th></tr></thead><tbody>")
+        for r in q["top_reasons"]:
+            out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(r["department"], r["department"] or "—"))}</td><td class="code">{escape(r["rule_id"] or "")}</td>'
+                       f'<td>{escape(r["reason_zh"] or "")}</td><td class="num">{r["n"]:,}</td></tr>')
+        out.append("</tbody></table>")
+    out.append("<h3>未通过的质量规则 <span class='en'>Failed Great Expectations rules (latest check of each extract)</span></h3>")
+    gx = q.get("gx_failures")
+    if gx is None:
+        out.append("<p>尚无质量检查记录（audit.gx_results）。</p>")
+    elif not gx:
+        out.append("<p class='ok'>最近一次检查全部通过。</p>")
+    else:
+        out.append("<table><thead><tr><th>部门</th><th>报表</th><th>规则</th><th>级别</th><th class='num'>不符行数</th><th>说明</th></tr></thead><tbody>")
+        for r in gx:
+            level = "阻断 blocking" if r["severity"] == "blocking" else "警告 warning"
+            unexpected = "" if r["unexpected_count"] is None else f"{r['unexpected_count']:,}"
+            out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(r["department"], r["department"] or "—"))}</td><td>{escape(r["extract"])}</td>'
+                       f'<td class="code">{escape(r["rule_id"])}</td><td>{level}</td>'
+                       f'<td class="num">{unexpected}</td>'
+                       f'<td>{escape(r["description_zh"] or "")}</td></tr>')
+        out.append("</tbody></table>")
+    out.append("<h3>校验规则发现的问题 <span class='en'>Open validation findings</span></h3>")
+    findings = q.get("findings")
+    if findings is None:
+        out.append(f"<p class='note'>{escape(q.get('findings_note', ''))}</p>")
+    elif findings.is_empty():
+        out.append(f"<p class='ok'>无未关闭的问题。{escape(q.get('findings_note', ''))}</p>")
+    else:
+        shown = findings.head(200)
+        out.append(f"<p>共{findings.height}条{escape(q.get('findings_note', ''))}{'，显示前200条' if findings.height > 200 else ''}。</p>")
+        out.append("<table><thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in shown.columns) + "</tr></thead><tbody>")
+        for row in shown.iter_rows():
+            out.append("<tr>" + "".join(f"<td>{escape('' if v is None else str(v))}</td>" for v in row) + "</tr>")
+        out.append("</tbody></table>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _methods_section(data: ReportData) -> str:
+    out = ['<section id="methods"><h2>说明 <span class="en">Methods</span></h2>']
+    out.append("""<h3>达标状态 Status</h3><ul>
+<li><b>已达标</b> met：评估年度指标值满足规划目标（目标针对妇女/女童的按女性值）。</li>
+<li><b>有望达标</b> on track：尚未达标，但按截至评估年度的线性趋势（最小二乘）外推，2025年预测值满足目标。</li>
+<li><b>达标困难</b> at risk：尚未达标，且趋势预测2025年仍不达标，或有值年份太少无法估计趋势。</li>
+<li><b>未达标</b> missed：目标年份（2025年）及以后仍未达标。</li>
+<li>另：已达标但不利趋势显著（|斜率| ≥ z × 标准误）且预测2025年不达标的，列入预警；较上年或较前几年均值变化超过界限的，标为波动较大（事件数少于20的小数字不作波动预警）。</li>
+</ul>""")
+    rules = data.warning_rules
+    if not rules.is_empty():
+        out.append("<h3>预警规则参数 Warning rules (seed warning_rules)</h3><table><thead><tr><th>参数</th><th class='num'>取值</th><th>说明</th></tr></thead><tbody>")
+        for r in rules.iter_rows(named=True):
+            out.append(f'<tr><td class="code">{escape(r["rule_code"])}</td><td class="num">{r["value"]:g}</td>'
+                       f'<td>{escape(r.get("description_zh") or "")}<br><span class="en">{escape(r.get("description_en") or "")}</span></td></tr>')
+        out.append("</tbody></table>")
+    out.append("""<h3>小数字 Small numbers</h3><p>率与比均附事件数与95%置信区间（见分析库）；事件数少于20的率以 * 标注。
+本报告为报送区妇儿工委的内部报告，不做小数保护；对外公布的表格见省级报送“公开”版（1至阈值的计数及由其计算的率已做一次与二次抑制）。</p>""")
+    out.append("</section>")
+    return "\n".join(out)
