@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -39,8 +40,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dagster_project.definitions import defs
     from dagster_project.operations import (
         alert_record,
-        full_range_tags,
         process_tags,
+        raw_dir_range_tags,
         recover_abandoned_runs,
         write_alert,
     )
@@ -56,7 +57,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"已清理上次中断留下的临时文件 / removed leftover {leftover.name}", file=sys.stderr)
 
     job = defs.resolve_job_def("monitoring_job")
-    tags = {**full_range_tags(), **process_tags(), "monitor/trigger": "cli"}
+    tags = {**raw_dir_range_tags(), **process_tags(), "monitor/trigger": "cli"}
+    # Dagster 1.13 records a "planned" event per partition for every asset of a range run (dbt models
+    # included): with one event per asset instead, starting the run takes seconds, not a minute.
+    os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
     before = (read_publication(settings.published_db) or {}).get("publication_id")
     result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
     elapsed = time.perf_counter() - started

@@ -43,3 +43,11 @@ defs = Definitions(
     resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
 )
 defs = Definitions.merge(defs, Definitions(assets=handover_assets))
+
+# End-of-run quality outputs: GX Data Docs and the feedback workbooks with validation findings. They
+# depend on nothing and run last (low priority), so a blocking check that fails does not stop them.
+from dagster_project.assets.quality_reports import department_feedback_findings, quality_data_docs  # noqa: E402
+
+quality_report_assets = [quality_data_docs, department_feedback_findings]
+downstream_of_raw += [asset.key for asset in quality_report_assets]
+defs = Definitions.merge(defs, Definitions(assets=quality_report_assets))

@@ -108,8 +108,21 @@ def years_filter(first_key: str, last_key: str):
 
 
 def full_range_tags() -> dict[str, str]:
-    """Run tags selecting every yearly partition in one run (what `cli run` uses)."""
+    """Run tags selecting every yearly partition in one run."""
     return {RANGE_START_TAG: str(FIRST_YEAR), RANGE_END_TAG: str(last_partition_year())}
+
+
+def raw_dir_range_tags() -> dict[str, str]:
+    """Run tags selecting, in one run, the partitions of every year that has a file in MONITOR_RAW_DIR.
+
+    What `cli run` uses: it loads every file (years outside 2015..now go to the first or last
+    partition), and only the years that have data are marked materialized.
+    """
+    years = {int(partition_key_for_year(d.period_year))
+             for d in discover(get_settings().raw_dir, load_contracts()) if d.extract and d.period_year is not None}
+    if not years:
+        return {RANGE_START_TAG: str(last_partition_year()), RANGE_END_TAG: str(last_partition_year())}
+    return {RANGE_START_TAG: str(min(years)), RANGE_END_TAG: str(max(years))}
 
 
 # --------------------------------------------------------------------------- Dagster home

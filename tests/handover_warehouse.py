@@ -78,8 +78,13 @@ def _build(root: Path) -> None:
 
 
 def small_warehouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> SmallWarehouse:
+    """HANDOVER_WAREHOUSE=<folder> keeps the build in that folder across sessions (delete it after changing models)."""
     shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
     root = shared / "handover_warehouse"
+    if os.environ.get("HANDOVER_WAREHOUSE"):
+        root = Path(os.environ["HANDOVER_WAREHOUSE"])
+        shared = root.parent
+        shared.mkdir(parents=True, exist_ok=True)
     with FileLock(str(shared / "handover_warehouse.lock")):
         if not (root / "BUILT").exists():
             if root.exists():

@@ -113,7 +113,7 @@ def test_single_small_cell_in_a_row_gets_a_partner_in_its_row_and_column():
 @pytest.mark.parametrize("seed", range(6))
 def test_random_tables_have_no_recoverable_cell(seed):
     rng = random.Random(seed)
-    for _ in range(60):
+    for _ in range(40):
         rows, cols = rng.randint(1, 7), rng.randint(1, 4)
         interior = [[rng.choice([0, 0, 1, 2, 3, 4, 5, 6, 9, 15, 40, 120]) for _ in range(cols)] for _ in range(rows)]
         values, lines = two_way(interior)

@@ -46,7 +46,7 @@ def ingest_extract(context: AssetExecutionContext, warehouse: WarehouseResource,
     key = settings.hmac_key()
     results = []
     in_run = lambda year: True  # noqa: E731
-    if is_partitioned(extract) and context.has_partition_key_range:
+    if is_partitioned(extract) and (context.has_partition_key or context.has_partition_key_range):
         in_run = years_filter(context.partition_key_range.start, context.partition_key_range.end)
     with warehouse.connect() as con:
         for dropped in discover(settings.raw_dir, contracts, extract.name):

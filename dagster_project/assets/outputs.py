@@ -6,6 +6,7 @@ from dagster_project.config import get_settings
 from dagster_project.contracts import load_contracts
 from dagster_project.exports.feedback import write_feedback_files
 from dagster_project.exports.indicator_tables import write_indicator_tables
+from dagster_project.operations import WRITER_RETRY_POLICY
 from dagster_project.publish import publish, readonly_hint
 
 # The published marts: dbt models keyed ["marts", <model>].
@@ -20,6 +21,7 @@ MART_KEYS = sorted({key for step in build_dbt_assets() for key in step.keys if k
     description="分析库 monitoring.duckdb：集市表、维度表、审计表的只读快照，原子替换发布。",
     kinds={"duckdb"},
     pool="duckdb_writer",
+    retry_policy=WRITER_RETRY_POLICY,  # e.g. work.duckdb locked by another process for a moment
 )
 def analysts_database(context: AssetExecutionContext) -> MaterializeResult:
     settings = get_settings()

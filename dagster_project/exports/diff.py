@@ -27,7 +27,6 @@ from dagster_project.exports.provincial_submission import (
     LOOKBACK_YEARS,
     _previous_of,
     latest_snapshot,
-    submission_root,
 )
 from dagster_project.exports.spreadsheet_safety import neutralise_frame
 
@@ -164,7 +163,3 @@ def write_diff(settings: Settings, year: int, snapshot: Path | None = None) -> D
     return DiffResult(year, snapshot, previous, path, frame.height,
                       f"{frame.height} 个单元格变更 / cells changed since {previous.name}")
 
-
-def submission_years(settings: Settings) -> list[int]:
-    root = submission_root(settings)
-    return sorted(int(p.name) for p in root.iterdir() if p.is_dir() and p.name.isdigit()) if root.exists() else []

@@ -296,7 +296,7 @@ def submission_table(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, p
     frame = frame.with_columns(
         target.alias("target_out"),
         status.alias("status_out"),
-        pl.concat_str(notes, separator="；", ignore_nulls=True).alias("protection_note"),
+        pl.concat_str(notes, separator="；", ignore_nulls=True).replace("", None).alias("protection_note"),
         assessed_label.alias("assessed_label"),
     ).sort("_ind_order", "_area_order")
     out = frame.select(
@@ -476,10 +476,11 @@ def write_submission(settings: Settings, year: int | None = None, con: duckdb.Du
             manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("fingerprint") == fingerprint:
                 return SubmissionResult(year, previous, False, _previous_of(previous), sorted(previous.rglob("*.*")))
+        # the folder name is the submission time; LATEST and each manifest's "previous" give the order
         stamp = (now or dt.datetime.now()).strftime("%Y%m%dT%H%M%S")
         name = stamp
         suffix = 1
-        while (year_dir / name).exists() or (previous is not None and name <= previous.name):
+        while (year_dir / name).exists():
             name = f"{stamp}_{suffix}"
             suffix += 1
         year_dir.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,16 @@ import polars as pl
 
 from dagster_project.exports.provincial_submission import target_text
 from dagster_project.report import charts
-from dagster_project.report.charts import STATUS_COLOURS, STATUS_ORDER, STATUS_ZH, fmt
+from dagster_project.report.charts import STATUS_COLOURS, STATUS_ZH, fmt
 from dagster_project.report.data import DEPARTMENT_ZH, EXPECT_EVERY_TOWNSHIP, ReportData
 
 UNIT_ZH = {"percent": "%", "per_1000": "‰", "per_100k": "1/10万", "per_1000_population": "每千人口",
            "ratio": "比值", "count": "个/人", "years": "岁"}
+# columns of main_marts.fct_validation_findings shown in the report (others are left to the analysts' database)
+FINDING_COLUMNS = {"importance": "重要性", "rule_code": "规则", "rule_group": "类别", "area_name_zh": "地区",
+                   "departments": "部门", "message_zh": "问题 Finding"}
+IMPORTANCE_ORDER = {"high": 0, "medium": 1, "low": 2}
+IMPORTANCE_ZH = {"high": "高", "medium": "中", "low": "低"}
 PLAN_ZH = {"women": "妇女发展规划 · Women's development plan", "children": "儿童发展规划 · Children's development plan"}
 
 CSS = """
@@ -327,11 +332,22 @@ def _quality_section(data: ReportData) -> str:
     elif findings.is_empty():
         out.append(f"<p class='ok'>无未关闭的问题。{escape(q.get('findings_note', ''))}</p>")
     else:
+        curated = [c for c in FINDING_COLUMNS if c in findings.columns]
+        if "importance" in findings.columns:
+            findings = findings.sort(pl.col("importance").replace_strict(IMPORTANCE_ORDER, default=9, return_dtype=pl.Int64),
+                                     *[c for c in ("rule_code", "area_code") if c in findings.columns])
+        if "message_zh" in curated:
+            findings = findings.select(curated)
         shown = findings.head(200)
         out.append(f"<p>共{findings.height}条{escape(q.get('findings_note', ''))}{'，显示前200条' if findings.height > 200 else ''}。</p>")
-        out.append("<table><thead><tr>" + "".join(f"<th>{escape(c)}</th>" for c in shown.columns) + "</tr></thead><tbody>")
-        for row in shown.iter_rows():
-            out.append("<tr>" + "".join(f"<td>{escape('' if v is None else str(v))}</td>" for v in row) + "</tr>")
+        out.append("<table><thead><tr>" + "".join(f"<th>{escape(FINDING_COLUMNS.get(c, c))}</th>" for c in shown.columns)
+                   + "</tr></thead><tbody>")
+        for row in shown.iter_rows(named=True):
+            cells = []
+            for c, v in row.items():
+                text = IMPORTANCE_ZH.get(v, v) if c == "importance" else DEPARTMENT_ZH.get(v, v) if c == "departments" else v
+                cells.append(f"<td>{escape('' if text is None else str(text))}</td>")
+            out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("</tbody></table>")
     out.append("</section>")
     return "\n".join(out)

@@ -15,6 +15,8 @@
 --             as-of year ≥ target year:  met 已达标 / missed 未达标
 --             before the target year:    met 已达标; not met and the projection meets the target → on_track 有望达标;
 --                                        otherwise (projection misses, or too few years for a trend) → at_risk 达标困难
+--           The projection is compared with the as-of year's effective target: the area's own baseline for relative
+--           targets (逐步提高, 下降, 较2020年下降20%), the other indicator's value where the target is another indicator.
 --           projected_to_miss: met now, but the projection misses and the unfavourable slope is significant
 --           (|slope| ≥ projection_z · SE).
 -- Volatility  |value / previous year − 1| or |value / mean of the previous volatility_reference_years − 1| beyond

@@ -1,0 +1,250 @@
+"""The provincial submission: files, fixed layout, values equal to the warehouse, SDMX codes, formula
+neutralisation, kept copies with a LATEST pointer, the diff against the last submission, and the Dagster assets."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+
+import duckdb
+import openpyxl
+import polars as pl
+import pytest
+
+from dagster_project.exports.diff import source_extracts, write_diff
+from dagster_project.exports.provincial_submission import (
+    INTERNAL_NOTE,
+    INTERNAL_PREFIX,
+    PUBLIC_PREFIX,
+    latest_snapshot,
+    write_submission,
+)
+from tests.handover_warehouse import small_warehouse
+
+FIXED_COLUMNS = ["领域 Domain", "指标代码 Code", "指标名称 Indicator", "单位 Unit", "地区代码 Area code", "地区 Area",
+                 "女 Female", "男 Male", "合计 Total", "目标 Target", "目标值 Target value", "达标状态 Status"]
+SEX_COLUMNS = {"2": "女 Female", "1": "男 Male", "_T": "合计 Total"}
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory, worker_id):
+    return small_warehouse(tmp_path_factory, worker_id)
+
+
+@pytest.fixture(scope="module")
+def submission(warehouse, tmp_path_factory):
+    settings = warehouse.settings(tmp_path_factory.mktemp("submission") / "exports")
+    return settings, write_submission(settings)
+
+
+def warehouse_cells(warehouse, year: int) -> dict[tuple[str, str, str], float | None]:
+    con = duckdb.connect(str(warehouse.work_db), read_only=True)
+    try:
+        rows = con.execute(
+            """SELECT v.indicator_code, v.area_code, v.sex, v.value FROM main_marts.fct_indicator_values v
+               JOIN main_marts.dim_indicator i ON i.indicator_code = v.indicator_code AND i.age_group_code = v.age_group_code
+               WHERE v.period_year = ? AND v.residence = '_T' AND v.sex IN ('1', '2', '_T')""", [year]).fetchall()
+    finally:
+        con.close()
+    return {(c, a, s): v for c, a, s, v in rows}
+
+
+def test_files_of_both_variants_are_written(submission):
+    settings, result = submission
+    year = result.year
+    names = {p.name for p in result.snapshot_dir.iterdir()}
+    for prefix in (PUBLIC_PREFIX, INTERNAL_PREFIX):
+        assert {f"{prefix}_省级报送_{year}.xlsx", f"{prefix}_省级报送_{year}.csv", f"{prefix}_SDMX_{year}.csv"} <= names
+    parquet = {p.name for p in (result.snapshot_dir / f"{INTERNAL_PREFIX}_parquet").iterdir()}
+    assert {"fct_indicator_values.parquet", "fct_early_warnings.parquet", "fct_target_attainment.parquet",
+            "fct_gender_gaps.parquet", "dim_indicator.parquet"} <= parquet
+    assert (result.snapshot_dir.parent / "LATEST").read_text(encoding="utf-8").strip() == result.snapshot_dir.name
+    assert latest_snapshot(settings, year) == result.snapshot_dir
+
+
+def test_workbook_has_a_sheet_per_domain_in_the_fixed_layout(submission, warehouse):
+    _, result = submission
+    con = duckdb.connect(str(warehouse.work_db), read_only=True)
+    domains = {r[0] for r in con.execute("SELECT DISTINCT domain_zh FROM main_marts.dim_indicator").fetchall()}
+    con.close()
+    for prefix in (PUBLIC_PREFIX, INTERNAL_PREFIX):
+        book = openpyxl.load_workbook(result.snapshot_dir / f"{prefix}_省级报送_{result.year}.xlsx", read_only=False)
+        assert book.sheetnames[0] == "说明 Notes"
+        assert set(book.sheetnames[1:]) == domains
+        for name in book.sheetnames[1:]:
+            header = [c.value for c in book[name][1]][: len(FIXED_COLUMNS)]
+            assert header == FIXED_COLUMNS, name
+        notes = [book["说明 Notes"].cell(row=r, column=1).value for r in range(1, 4)]
+        if prefix == INTERNAL_PREFIX:
+            assert INTERNAL_NOTE in notes
+            assert INTERNAL_NOTE in book[book.sheetnames[1]].oddHeader.center.text
+        else:
+            assert INTERNAL_NOTE not in notes
+
+
+def test_export_values_equal_warehouse_values(submission, warehouse):
+    _, result = submission
+    expected = warehouse_cells(warehouse, result.year)
+    internal = pl.read_csv(result.snapshot_dir / f"{INTERNAL_PREFIX}_省级报送_{result.year}.csv", infer_schema_length=0)
+    public = pl.read_csv(result.snapshot_dir / f"{PUBLIC_PREFIX}_省级报送_{result.year}.csv", infer_schema_length=0)
+    seen = 0
+    for frame, is_public in ((internal, False), (public, True)):
+        for row in frame.iter_rows(named=True):
+            for sex, column in SEX_COLUMNS.items():
+                key = (row["指标代码 Code"], row["地区代码 Area code"], sex)
+                got = None if row[column] in (None, "") else float(row[column])
+                if key not in expected:
+                    assert got is None, key
+                elif is_public and got is None:
+                    continue  # suppressed (checked in test_suppression)
+                else:
+                    assert got == expected[key], (key, got, expected[key])
+                    seen += 1
+    assert seen > 1000
+    # the workbook holds the same numbers as the CSV
+    book = openpyxl.load_workbook(result.snapshot_dir / f"{INTERNAL_PREFIX}_省级报送_{result.year}.xlsx", read_only=True)
+    for name in book.sheetnames[1:]:
+        rows = list(book[name].iter_rows(values_only=True))
+        header = list(rows[0])
+        for r in rows[1:]:
+            record = dict(zip(header, r))
+            for sex, column in SEX_COLUMNS.items():
+                key = (record["指标代码 Code"], str(record["地区代码 Area code"]), sex)
+                if key in expected and expected[key] is not None:
+                    assert record[column] == expected[key], key
+
+
+def test_sdmx_csv_codes_and_values(submission, warehouse):
+    _, result = submission
+    con = duckdb.connect(str(warehouse.work_db), read_only=True)
+    try:
+        all_values = {
+            (c.upper(), a, s, g, r): v for c, a, s, g, r, v in con.execute(
+                """SELECT v.indicator_code, v.area_code, v.sex_sdmx, regexp_replace(v.age_group_code, '_\\d+Y$', ''),
+                          CASE v.residence WHEN 'urban' THEN 'U' WHEN 'rural' THEN 'R' ELSE '_T' END, v.value
+                   FROM main_marts.fct_indicator_values v WHERE v.period_year = ?""", [result.year]).fetchall()}
+    finally:
+        con.close()
+    for prefix in (PUBLIC_PREFIX, INTERNAL_PREFIX):
+        sdmx = pl.read_csv(result.snapshot_dir / f"{prefix}_SDMX_{result.year}.csv", infer_schema_length=0)
+        assert sdmx.columns == ["DATAFLOW", "REF_AREA", "TIME_PERIOD", "INDICATOR", "SEX", "AGE", "URBANISATION",
+                                "OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS", "CONF_STATUS"]
+        assert set(sdmx["SEX"]) <= {"F", "M", "_T"}
+        assert set(sdmx["URBANISATION"]) <= {"_T", "U", "R"}
+        assert sdmx["AGE"].str.contains(r"^(_T|Y\d+(T\d+)?|Y_GE\d+)$").all()
+        assert set(sdmx["TIME_PERIOD"]) == {str(result.year)}
+        assert set(sdmx["CONF_STATUS"]) <= {"F", "C", "D", "N"}
+        assert sdmx.select("REF_AREA", "INDICATOR", "SEX", "AGE", "URBANISATION").is_duplicated().sum() == 0
+        for row in sdmx.iter_rows(named=True):
+            key = (row["INDICATOR"], row["REF_AREA"], row["SEX"], row["AGE"], row["URBANISATION"])
+            assert key in all_values, key
+            if row["OBS_VALUE"] not in (None, ""):
+                assert float(row["OBS_VALUE"]) == all_values[key], key
+            elif prefix == PUBLIC_PREFIX and row["CONF_STATUS"] in ("C", "D"):
+                continue
+            else:
+                assert all_values[key] is None or math.isnan(all_values[key]), key
+        if prefix == PUBLIC_PREFIX:
+            assert (sdmx["CONF_STATUS"] != "N").all()
+            assert sdmx.filter(pl.col("CONF_STATUS").is_in(["C", "D"]))["OBS_VALUE"].is_null().all()
+        else:
+            assert sdmx.height > 3 * pl.read_csv(result.snapshot_dir / f"{PUBLIC_PREFIX}_SDMX_{result.year}.csv").height / 2
+
+
+def test_formula_like_text_is_neutralised_everywhere(warehouse, tmp_path):
+    data_dir = warehouse.copy_to(tmp_path / "warehouse")
+    con = duckdb.connect(str(data_dir / "work.duckdb"))
+    con.execute("UPDATE main_marts.dim_indicator SET name_zh = '=HYPERLINK(\"http://x\",\"点我\")' WHERE indicator_code = 'c_hlt_infant_mortality'")
+    con.execute("UPDATE main_marts.dim_area SET name_zh = '+cmd|'' /C calc''!A0' WHERE area_code = '430502001'")
+    con.close()
+    settings = warehouse.settings(tmp_path / "exports", data_dir=data_dir)
+    result = write_submission(settings)
+    for prefix in (PUBLIC_PREFIX, INTERNAL_PREFIX):
+        csv_text = (result.snapshot_dir / f"{prefix}_省级报送_{result.year}.csv").read_text(encoding="utf-8-sig")
+        assert "'=HYPERLINK" in csv_text and "\n=HYPERLINK" not in csv_text and ",=HYPERLINK" not in csv_text
+        assert ",'+cmd" in csv_text and ",+cmd" not in csv_text
+        book = openpyxl.load_workbook(result.snapshot_dir / f"{prefix}_省级报送_{result.year}.xlsx")
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+
+
+def test_copies_are_kept_and_an_unchanged_run_writes_no_new_one(warehouse, tmp_path):
+    settings = warehouse.settings(tmp_path / "exports")
+    first = write_submission(settings, now=dt.datetime(2025, 3, 1, 9, 0, 0))
+    again = write_submission(settings, now=dt.datetime(2025, 3, 1, 9, 5, 0))
+    assert first.is_new and not again.is_new and again.snapshot_dir == first.snapshot_dir
+    assert write_diff(settings, first.year).path is None  # first submission: nothing to compare
+
+
+def test_diff_lists_every_changed_value_with_the_load_behind_it(warehouse, tmp_path):
+    data_dir = warehouse.copy_to(tmp_path / "warehouse")
+    settings = warehouse.settings(tmp_path / "exports", data_dir=data_dir)
+    first = write_submission(settings, now=dt.datetime(2025, 3, 1, 9, 0, 0))
+    year = first.year
+    con = duckdb.connect(str(data_dir / "work.duckdb"))
+    # a corrected births file replaces the current one: infant mortality of one township changes
+    old_load, = con.execute("SELECT load_id FROM audit.file_loads WHERE extract = 'births' AND period_year = ? AND is_current",
+                            [year]).fetchone()
+    con.execute("UPDATE audit.file_loads SET is_current = false, status = 'superseded' WHERE load_id = ?", [old_load])
+    con.execute("INSERT INTO audit.file_loads (load_id, extract, department, period_year, source_file, sha256, status, is_current) "
+                "VALUES (?, 'births', 'health', ?, 'health/births_corrected.csv', 'abc', 'loaded', true)",
+                [f"births-{year}-0123456789ab", year])
+    changed = con.execute(
+        """UPDATE main_marts.fct_indicator_values SET numerator = numerator + 1, value = value + 1
+           WHERE indicator_code = 'c_hlt_infant_mortality' AND period_year = ? AND area_code = '430502001'
+           RETURNING indicator_code, area_code, sex, age_group_code, residence, value""", [year]).fetchall()
+    removed = con.execute(
+        """DELETE FROM main_marts.fct_indicator_values WHERE indicator_code = 'w_dec_npc_female_share' AND period_year = ?
+           RETURNING indicator_code, area_code, sex, age_group_code, residence""", [year]).fetchall()
+    con.close()
+    second = write_submission(settings, now=dt.datetime(2025, 4, 1, 9, 0, 0))
+    assert second.is_new and second.previous_dir == first.snapshot_dir
+    assert (first.snapshot_dir / "manifest.json").exists()  # the earlier copy is kept
+    assert latest_snapshot(settings, year) == second.snapshot_dir
+    diff = write_diff(settings, year)
+    assert diff.path is not None and diff.path.name.startswith(INTERNAL_PREFIX)
+    frame = pl.read_csv(diff.path, infer_schema_length=0)
+    keys = frame.select("指标代码 Code", "地区代码 Area code", "性别 Sex", "年龄组 Age group", "城乡 Residence").rows()
+    assert set(keys) == {r[:5] for r in changed} | {tuple(r) for r in removed}
+    assert diff.changed_cells == len(changed) + len(removed)
+    imr = frame.filter(pl.col("指标代码 Code") == "c_hlt_infant_mortality")
+    assert set(imr["引起变更的加载 Loads that changed it"]) == {f"births-{year}-0123456789ab"}
+    assert set(imr["被替换的加载 Replaced loads"]) == {old_load}
+    new_values = {r[:5]: r[5] for r in changed}
+    for row in imr.iter_rows(named=True):
+        key = (row["指标代码 Code"], row["地区代码 Area code"], row["性别 Sex"], row["年龄组 Age group"], row["城乡 Residence"])
+        assert float(row["新值 New value"]) == pytest.approx(new_values[key])
+        assert float(row["新值 New value"]) - float(row["原值 Old value"]) == pytest.approx(1.0)
+    npc = frame.filter(pl.col("指标代码 Code") == "w_dec_npc_female_share")
+    assert set(npc["变更类型 Change"]) == {"删除 removed"}
+    assert set(npc["引起变更的加载 Loads that changed it"]) == {"口径或代码变更（无新加载） / definitions or code changed (no new load)"}
+
+
+def test_sources_map_to_extracts_and_form_departments():
+    extracts = {"births", "deaths", "population", "forms", "grade_history", "students"}
+    forms = {"npc_deputies": "organization"}
+    assert source_extracts("health:deaths; health:births", forms, extracts) == {("deaths", None), ("births", None)}
+    assert source_extracts("forms:npc_deputies; population", forms, extracts) == {("forms", "organization"), ("population", None)}
+    assert source_extracts("forms:youth_venue_townships; seeds:areas", forms, extracts) == {("forms", None)}
+
+
+def test_dagster_assets_write_report_submission_and_diff(warehouse, tmp_path, monkeypatch):
+    from dagster import materialize
+
+    from dagster_project.assets.outputs import annual_report, provincial_submission, submission_diff
+
+    data_dir = warehouse.copy_to(tmp_path / "warehouse")
+    monkeypatch.setenv("MONITOR_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("MONITOR_EXPORTS_DIR", str(tmp_path / "exports"))
+    monkeypatch.setenv("MONITOR_RAW_DIR", str(warehouse.raw_dir))
+    result = materialize([annual_report, provincial_submission, submission_diff])
+    assert result.success
+    year = result.asset_materializations_for_node("exports__provincial_submission")[0].metadata["year"].value
+    assert (tmp_path / "exports" / "reports" / f"年度监测报告_{year}.html").exists()
+    assert (tmp_path / "exports" / "submissions" / str(year) / "LATEST").exists()
+    note = result.asset_materializations_for_node("exports__submission_diff")[0].metadata["note"].value
+    assert "首次报送" in note
+    manifest = json.loads(next((tmp_path / "exports" / "submissions" / str(year)).glob("*/manifest.json")).read_text())
+    assert manifest["suppressed_cells"]["primary"] > 0

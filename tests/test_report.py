@@ -1,0 +1,258 @@
+"""The annual monitoring report: one self-contained Chinese HTML file that renders in headless Chromium
+with no console errors and no network, and shows every catalogued indicator."""
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import re
+import shutil
+import subprocess
+import threading
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from dagster_project.config import SEEDS_DIR
+from dagster_project.report import report_path, write_annual_report
+from tests.handover_warehouse import small_warehouse
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-extensions", "--mute-audio"]
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Chromium is not installed at /usr/bin/chromium (Debian package 'chromium'; `make browser` installs it, "
+           "and `make test` does so automatically under CI=true or where apt-get exists)")
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory, worker_id):
+    return small_warehouse(tmp_path_factory, worker_id)
+
+
+@pytest.fixture(scope="module")
+def report(warehouse, tmp_path_factory) -> Path:
+    settings = warehouse.settings(tmp_path_factory.mktemp("report") / "exports")
+    return write_annual_report(settings)
+
+
+def catalogue_codes() -> set[str]:
+    with (SEEDS_DIR / "indicator_catalogue.csv").open(encoding="utf-8") as fh:
+        return {r["indicator_code"] for r in csv.DictReader(fh)}
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def test_report_is_one_self_contained_file(report, warehouse):
+    assert report.name.startswith("年度监测报告_") and report.suffix == ".html"
+    html = report.read_text(encoding="utf-8")
+    parser = _Collector()
+    parser.feed(html)
+    tags = parser.tags
+    assert not [t for t, _ in tags if t in ("script", "link", "img", "iframe", "object", "embed")]
+    for tag, attrs in tags:
+        for name in ("src", "href"):
+            value = attrs.get(name)
+            assert value is None or value.startswith("#"), (tag, name, value)
+    assert not re.search(r"url\(|@import", html)
+    # the only URL in the file is the SVG namespace, which is never fetched
+    assert set(re.findall(r"https?://[^\s\"'<>]+", html)) <= {"http://www.w3.org/2000/svg"}
+    assert '<html lang="zh-CN">' in html and '<meta charset="utf-8">' in html
+
+
+def test_report_shows_every_indicator_domain_and_section(report, warehouse):
+    html = report.read_text(encoding="utf-8")
+    rows = set(re.findall(r'<tr id="ind-([a-z0-9_]+)"', html))
+    assert rows == catalogue_codes()
+    charts = set(re.findall(r'<figure data-indicator="([a-z0-9_]+)"', html))
+    assert charts == catalogue_codes()  # each indicator's series against its target
+    con = duckdb.connect(str(warehouse.work_db), read_only=True)
+    domains = {r[0] for r in con.execute("SELECT DISTINCT domain_zh FROM main_marts.dim_indicator").fetchall()}
+    con.close()
+    for domain in domains:
+        assert f">{domain} <span" in html, domain
+    for section in ("summary", "warnings", "quality", "methods"):
+        assert f'<section id="{section}"' in html
+    assert "乡镇比较" in html and "性别差距" in html and "各部门隔离行" in html
+    assert html.count("<svg") > len(catalogue_codes())
+
+
+def test_report_numbers_are_the_warehouse_numbers(report, warehouse):
+    html = report.read_text(encoding="utf-8")
+    year = int(re.search(r"年度监测报告_(\d{4})", report.name).group(1))
+    con = duckdb.connect(str(warehouse.work_db), read_only=True)
+    try:
+        targeted = con.execute("SELECT count(*) FROM main_marts.dim_indicator WHERE has_target").fetchone()[0]
+        met = con.execute(
+            """SELECT count(*) FROM main_marts.fct_early_warnings w JOIN main_marts.dim_indicator i USING (indicator_code)
+               WHERE w.as_of_year = ? AND w.area_level = 'county' AND i.has_target AND w.status = 'met'""", [year]).fetchone()[0]
+        quarantined = con.execute(
+            "SELECT sum(rows_quarantined) FROM audit.file_loads WHERE is_current AND (period_year = ? OR period_year IS NULL)",
+            [year]).fetchone()[0]
+    finally:
+        con.close()
+    assert f"<b>{targeted}</b><span>有量化目标" in html
+    assert f"<b>{met}</b><span>已达标" in html
+    assert f"隔离行{quarantined}行" in html
+
+
+def test_validation_findings_section_with_and_without_the_table(warehouse, tmp_path):
+    data_dir = warehouse.copy_to(tmp_path / "warehouse")
+    con = duckdb.connect(str(data_dir / "work.duckdb"))
+    con.execute("DROP TABLE IF EXISTS main_marts.fct_validation_findings")
+    year = con.execute("SELECT max(period_year) FROM main_marts.fct_indicator_values").fetchone()[0]
+    con.close()
+    html = write_annual_report(warehouse.settings(tmp_path / "exports", data_dir=data_dir)).read_text(encoding="utf-8")
+    assert "fct_validation_findings 尚未建立" in html
+    con = duckdb.connect(str(data_dir / "work.duckdb"))
+    con.execute(
+        "CREATE TABLE main_marts.fct_validation_findings AS SELECT * FROM (VALUES "
+        f"('VR01', 'high', {year}, '兴隆街道', 'health', '出生数与户籍登记相差超过10%'),"
+        f"('VR02', 'low', {year}, '双清区', 'education', '在校生数与上年相比波动较大'),"
+        f"('VR01', 'high', {year - 1}, '兴隆街道', 'health', '上一年度的问题')) "
+        "t(rule_code, importance, period_year, area_name_zh, departments, message_zh)")
+    con.close()
+    html = write_annual_report(warehouse.settings(tmp_path / "exports2", data_dir=data_dir)).read_text(encoding="utf-8")
+    section = html[html.index("Open validation findings"):]
+    assert "出生数与户籍登记相差超过10%" in section and "在校生数与上年相比波动较大" in section
+    assert section.index("出生数与户籍登记") < section.index("在校生数")  # high importance first
+    assert "上一年度的问题" not in section
+    assert "卫健局" in section
+
+
+def test_report_for_a_chosen_year(warehouse, tmp_path):
+    settings = warehouse.settings(tmp_path / "exports")
+    path = write_annual_report(settings, 2022)
+    assert path == report_path(settings, 2022) and path.name == "年度监测报告_2022.html"
+    assert "2022年度监测报告" in path.read_text(encoding="utf-8")
+
+
+# ---- headless Chromium ----------------------------------------------------------------------------
+
+@needs_chromium
+def test_report_renders_in_headless_chromium_dump_dom(report, tmp_path):
+    profile = tmp_path / "profile"
+    result = subprocess.run(
+        [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+         "--dump-dom", report.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    dom = result.stdout
+    assert set(re.findall(r'data-indicator="([a-z0-9_]+)"', dom)) >= catalogue_codes()
+    assert "年度监测报告" in dom
+    console = [line for line in result.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
+    assert console == [], console
+
+
+def _cdp_session(ws_url: str):
+    from websockets.sync.client import connect
+
+    return connect(ws_url, max_size=None, open_timeout=30)
+
+
+@needs_chromium
+def test_report_renders_in_chromium_without_console_errors_or_network(report, tmp_path):
+    """Drive Chromium through the DevTools protocol: load the file, collect console messages, exceptions and
+    every network request, and read the rendered page."""
+    pytest.importorskip("websockets.sync.client", reason="the websockets package is needed for the DevTools protocol")
+    profile = tmp_path / "profile"
+    proc = subprocess.Popen(
+        [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
+         "--remote-allow-origins=*", "about:blank"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    found: dict = {}
+
+    def read_stderr():
+        for line in proc.stderr:
+            match = re.search(r"DevTools listening on (ws://\S+)", line)
+            if match:
+                found["ws"] = match.group(1)
+        found["closed"] = True
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    try:
+        deadline = time.time() + 60
+        while "ws" not in found and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert "ws" in found, "Chromium did not announce its DevTools endpoint"
+        with _cdp_session(found["ws"]) as ws:
+            counter = iter(range(1, 10_000))
+            events: list[dict] = []
+
+            def call(method: str, params: dict | None = None, session: str | None = None, timeout: float = 60):
+                message_id = next(counter)
+                message = {"id": message_id, "method": method, "params": params or {}}
+                if session:
+                    message["sessionId"] = session
+                ws.send(json.dumps(message))
+                end = time.time() + timeout
+                while time.time() < end:
+                    reply = json.loads(ws.recv(timeout=max(end - time.time(), 0.1)))
+                    if reply.get("id") == message_id:
+                        assert "error" not in reply, reply
+                        return reply.get("result", {})
+                    events.append(reply)
+                raise TimeoutError(method)
+
+            def wait_for(method: str, timeout: float = 60) -> dict:
+                end = time.time() + timeout
+                for event in events:
+                    if event.get("method") == method:
+                        return event
+                while time.time() < end:
+                    event = json.loads(ws.recv(timeout=max(end - time.time(), 0.1)))
+                    events.append(event)
+                    if event.get("method") == method:
+                        return event
+                raise TimeoutError(method)
+
+            target = call("Target.createTarget", {"url": "about:blank"})["targetId"]
+            session = call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                call(f"{domain}.enable", session=session)
+            call("Page.navigate", {"url": report.as_uri()}, session=session)
+            wait_for("Page.loadEventFired")
+            time.sleep(0.5)  # let late console messages arrive
+
+            def evaluate(expression: str):
+                return call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)["result"]["value"]
+
+            codes = set(evaluate("[...document.querySelectorAll('tr[data-indicator]')].map(e => e.dataset.indicator)"))
+            svg_count = evaluate("document.querySelectorAll('svg').length")
+            rendered = evaluate("[...document.querySelectorAll('svg')].filter(s => s.getBoundingClientRect().width > 0).length")
+            title = evaluate("document.title")
+            height = evaluate("document.body.scrollHeight")
+            screenshot = call("Page.captureScreenshot", {"format": "png"}, session=session)["data"]
+            (tmp_path / "report.png").write_bytes(base64.b64decode(screenshot))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+    assert codes >= catalogue_codes()
+    assert svg_count > len(catalogue_codes()) and rendered == svg_count
+    assert "年度监测报告" in title and height > 5000
+    errors = [e for e in events if e.get("method") == "Runtime.exceptionThrown"
+              or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") in ("error", "assert", "warning"))
+              or (e.get("method") == "Log.entryAdded" and e["params"]["entry"].get("level") in ("error", "warning"))]
+    assert errors == [], errors[:5]
+    requests = {e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"}
+    assert requests <= {report.as_uri()}, requests
+    assert (tmp_path / "report.png").stat().st_size > 10_000
