@@ -109,7 +109,10 @@ def test_dagster_home_has_the_one_writer_pool_and_keeps_existing_settings(worksp
     assert settings["telemetry"] == {"enabled": False}
     with DagsterInstance.get() as instance:  # the file is a valid instance configuration
         assert instance.global_op_concurrency_default_limit == 1
-        assert instance.get_concurrency_config().pool_config.pool_granularity.value == "op"
+        config = instance.get_concurrency_config()
+        assert config.pool_config.pool_granularity.value == "op"
+        assert config.run_queue_config.max_concurrent_runs == 1  # daemon-launched runs: one at a time
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
     assert WRITER_POOL == "duckdb_writer"
     # writing it again changes nothing
     before = (home / "dagster.yaml").stat().st_mtime_ns

@@ -31,8 +31,10 @@ from dagster_project.ingest.rules import apply_rules
 log = logging.getLogger(__name__)
 
 # A file identical to another period's is rejected as sent under the wrong year, unless it is a small
-# table of aggregate figures (a department form of a few cells), which can repeat last year's values.
-SAME_CONTENT_MIN_ROWS = 100
+# department form (a few aggregate cells, such as 3 juvenile offenders by sex), which can repeat last
+# year's figures exactly: that one is loaded and every row flagged `same_content_as_other_period`.
+SAME_CONTENT_EXTRACTS = frozenset({"forms"})
+SAME_CONTENT_MAX_ROWS = 100
 
 
 @dataclass
@@ -137,7 +139,7 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
     except ExtractFileError as err:
         return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh, err.message_en)
 
-    if other and (extract.grain == "record" or table.rows_read >= SAME_CONTENT_MIN_ROWS):
+    if other and (extract.name not in SAME_CONTENT_EXTRACTS or table.rows_read >= SAME_CONTENT_MAX_ROWS):
         zh = f"整份文件与 {other[0]} 完全相同，可能报错了年份或文件名，未入库。"
         en = f"Identical to {other[0]} (already loaded for another period); not loaded."
         return _reject_all_rows(con, dropped, contracts, table, sha, load_id, "duplicate_file", zh, en, other[0])
@@ -159,7 +161,7 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
 
     result = apply_rules(extract, table, mapping, contracts, dropped.period_year)
     issues = _with_reader_issues(result.issues, table, mapping)
-    if other:  # a small aggregate table may repeat another period's figures: loaded, every row flagged
+    if other:  # a small department form may repeat another period's figures: loaded, every row flagged
         issues = pl.concat([issues, table.rows.select(
             pl.col(ROW), pl.lit("*").alias("column_name"), pl.lit("same_content_as_other_period").alias("rule_id"),
             pl.lit(other[0]).alias("value"), pl.lit("flag").alias("action"),

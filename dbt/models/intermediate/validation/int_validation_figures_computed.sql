@@ -41,13 +41,15 @@ group by period_year, {{ f.committee }}
 {%- endif %}
 union all
 {%- endfor %}
--- forms: one figure per reporting department (forms/<department>_<YYYY> files)
+-- forms: one figure per department that reports form items (forms/<department>_<YYYY> files); a file
+-- named after another department still counts in forms.records
 select
-    'forms.' || source_department || '.records' as figure_code,
-    period_year,
+    'forms.' || f.source_department || '.records' as figure_code,
+    f.period_year,
     'county' as area_level,
     '{{ district }}' as area_code,
     cast(count(*) as double) as value
-from {{ ref('stg_forms__form_values') }}
-where period_year is not null and source_department is not null
-group by period_year, source_department
+from {{ ref('stg_forms__form_values') }} as f
+where f.period_year is not null
+    and f.source_department in (select department from {{ ref('form_items') }})
+group by f.period_year, f.source_department
