@@ -26,9 +26,11 @@ downstream_of_raw = [key for step in dbt_steps for key in step.keys] + [
 ]
 
 quality_checks = build_quality_checks()
-# Every sensor run evaluates every extract's blocking checks, not only the changed file's: an extract
-# that failed its gate keeps the marts and the publication blocked until it is fixed.
-all_check_keys = [key for checks in quality_checks for key in checks.check_keys]
+# Every sensor run evaluates every extract's blocking checks, not only the changed file's (an extract
+# that failed its gate keeps the marts and the publication blocked until it is fixed), and the dbt
+# tests of the models it rebuilds (a run request lists its checks explicitly).
+all_check_keys = [key for checks in quality_checks for key in checks.check_keys] + [
+    key for step in dbt_steps for key in step.check_keys]
 
 # The monitoring group's hand-over for the latest year (part of monitoring_job: it selects "*").
 handover_assets = [annual_report, provincial_submission, submission_diff]

@@ -3,8 +3,8 @@
 One module-wide sequence on a small generated raw folder (two years, every extract):
 
 1. `cli run` (A) publishes the analysts' database;
-2. a second `cli run` (B) is killed with SIGKILL (its whole process group, dbt included) while dbt is
-   writing the working database: the published file is still A's, readable, complete;
+2. a second `cli run` (B) is killed with SIGKILL (its whole process group) while dbt is writing the
+   working database: the published file is still A's, readable, complete;
 3. a third `cli run` (C) recovers (the abandoned run and its writer slot, the stale WAL, leftover
    temporary files) and succeeds, while a reader process queries the published database in a loop:
    it never errors and only ever sees complete snapshots (A's, then C's);
@@ -103,10 +103,11 @@ def _differing_columns(old: Path, new: Path, table: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def killed_run_b(ws, run_a):
-    """Kill run B while dbt writes the seeds into work.duckdb (an early point: cheap)."""
+    """Kill run B two seconds into the first department's dbt step: dbt is rewriting work.duckdb."""
     started = time.monotonic()
-    output = run_cli_and_kill(ws, marker="START seed file", delay=1.0)
-    print(f"run B killed after {time.monotonic() - started:.0f} s")
+    output = run_cli_and_kill(ws, marker="dbt_health - STEP_START", delay=2.0)
+    wal = ws["warehouse"] / "work.duckdb.wal"
+    print(f"run B killed after {time.monotonic() - started:.0f} s; work.duckdb.wal left behind: {wal.exists()}")
     return output
 
 

@@ -97,8 +97,10 @@ township_spread as (
     select
         parent.area_code, t.indicator_code, t.sex, t.period_year,
         max(t.value) - min(t.value) as township_gap,
-        arg_max(t.area_code, t.value) as township_highest_code,
-        arg_min(t.area_code, t.value) as township_lowest_code,
+        -- ties on the value are broken by the area code, so that a rerun gives the same row
+        -- (arg_max/arg_min alone return any of the tied rows): highest = the last code, lowest = the first
+        arg_max(t.area_code, (t.value, t.area_code)) as township_highest_code,
+        arg_min(t.area_code, (t.value, t.area_code)) as township_lowest_code,
         count(t.value) as townships_with_value
     from series as t
     inner join {{ ref('dim_area') }} as child on child.area_code = t.area_code and child.level = 'township'
