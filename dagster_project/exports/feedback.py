@@ -51,7 +51,7 @@ SELECT CASE importance WHEN 'high' THEN '高 high' WHEN 'medium' THEN '中 mediu
                        WHEN 'outliers' THEN '异常值 outlier' ELSE rule_group END AS "类别 Group",
        area_name_zh AS "区域 Area", message_zh AS "核查发现", description_zh AS "问题及核对建议",
        left_value AS "左式值 Left value", right_value AS "右式值 Right value",
-       message_en AS "Finding", evaluated_at AS "核查时间 Evaluated at"
+       message_en AS "Finding"
 FROM {FINDINGS_TABLE}
 WHERE list_contains(string_split(departments, ','), ?) AND period_year IS NOT DISTINCT FROM ?
 ORDER BY CASE importance WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, rule_code, area_code, left_figure_code
@@ -80,7 +80,9 @@ def _has_findings_table(con) -> bool:
 
 def _findings_note(con) -> str | None:
     """A warning when the findings predate the latest file load (the marts were not rebuilt since)."""
-    evaluated = con.execute(f"SELECT max(evaluated_at) FROM {FINDINGS_TABLE}").fetchone()[0]
+    # The findings carry no timestamp (marts are deterministic); the analysts' publication time
+    # in meta.publication tells when they were built.
+    evaluated = None
     loaded = con.execute("SELECT max(loaded_at) FROM audit.file_loads WHERE status IN ('loaded', 'rejected')").fetchone()[0]
     if evaluated is not None and loaded is not None and evaluated < loaded:
         return STALE_NOTE.format(at=evaluated, loaded=loaded)

@@ -124,6 +124,6 @@ select
         || case when right_figure_code is null then right_side
             else regexp_replace(right_side, '[a-z*][a-z0-9_*]*(\.[a-z*][a-z0-9_*]*)+', right_figure_code) end
         || case when operator = '~=' then ' (tolerance ' || {{ validation_number_text('100 * tolerance') }} || ' %)' else '' end
-        || '.' as message_en,
-    cast(now() as timestamp) as evaluated_at
+        || '.' as message_en
+    -- no evaluation timestamp: marts must be identical when rebuilt from the same files
 from texts
