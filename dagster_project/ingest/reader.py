@@ -40,11 +40,14 @@ recognise it as mangled instead of pseudonymising a wrong number.
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import re
 import tempfile
 import unicodedata
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
@@ -62,6 +65,7 @@ HEADER_SCAN_ROWS = 10
 MAX_SHEET_XML_BYTES = 4 * 1024**3  # uncompressed worksheet size above which a workbook is refused
 MAX_MERGED_CELLS = 5_000_000  # cells covered by merged ranges: a guard against crafted workbooks
 _XML_CHUNK = 4 * 1024 * 1024
+CSV_BLOCK_BYTES = 32 * 1024 * 1024  # text read per batch: bounds the memory a file needs, whatever its size
 
 HeaderMatcher = Callable[[str], "str | None"]
 _ISSUE_SCHEMA = {ROW: pl.Int64, "field": pl.String, "rule_id": pl.String, "value": pl.String}
@@ -183,30 +187,100 @@ def read_file(
     header_matcher: HeaderMatcher | None = None,
 ) -> RawTable:
     """Read `path` as a table of strings; raise ExtractFileError when no table can be read at all."""
-    kind, hint = _sniff_kind(path)
-    try:
-        table = _read_xlsx(path, sheet_hint, header_matcher) if kind == "xlsx" else _read_csv(path, hint, header_matcher)
-    except ExtractFileError:
-        raise
-    except (OSError, MemoryError) as exc:
-        raise _file_error(path, "file_unreadable", f"文件无法读取（{type(exc).__name__}），请重新报送。",
-                          f"The file cannot be read ({type(exc).__name__}).") from exc
-    except Exception as exc:  # a parser failure we did not foresee: never let it escape unexplained
-        raise _file_error(
-            path, "unreadable_table", f"文件无法解析为表格（{type(exc).__name__}），请重新导出为UTF-8 CSV或.xlsx后报送。",
-            f"The file could not be parsed as a table ({type(exc).__name__}); export it again as UTF-8 CSV or .xlsx.",
-        ) from exc
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix in ("csv", "xlsx", "txt") and suffix != kind and not (suffix == "txt" and kind == "csv"):
-        table.notes.append(f"extension_mismatch: file says .{suffix} but its content is {kind}")
-    if not table.header or all(not (h or "").strip() for h in table.header):
-        raise _file_error(path, "no_header", "文件没有表头行。", "The file has no header row.", table.header_row)
+    with open_table(path, sheet_hint, header_matcher) as opened:
+        table = opened.read_all()
     if table.rows_read == 0:
-        raise _file_error(
-            path, "header_only", "文件只有表头，没有数据行；如本年度确无数据，请在报送说明中注明。",
-            "The file has a header but no data rows.", table.header_row,
-        )
+        raise opened.header_only_error()
     return table
+
+
+class OpenedTable:
+    """A file whose header has been found; its rows come in batches of at most about `block_bytes` of text.
+
+    `batches()` yields `(RawTable, is_last)`: each RawTable has the file's header, encoding, notes and
+    header row, and the rows, rejected lines and row findings of one batch, in file order. A CSV is
+    read block by block from its UTF-8 copy, so a province-sized file never sits in memory whole; an
+    XLSX is one batch. Reading all batches gives exactly what `read_file` returns. Errors while reading
+    a batch are raised as `ExtractFileError`, like errors while opening.
+    """
+
+    def __init__(self, path: Path, header: list[str], header_row: int, encoding: str, file_format: str,
+                 notes: list[str], batches: Callable[[], Iterator[tuple[RawTable, bool]]]) -> None:
+        self.path, self.header, self.header_row = path, header, header_row
+        self.encoding, self.file_format, self.notes = encoding, file_format, notes
+        self._batches = batches
+
+    def batches(self) -> Iterator[tuple[RawTable, bool]]:
+        try:
+            yield from self._batches()
+        except ExtractFileError:
+            raise
+        except (OSError, MemoryError) as exc:
+            raise _unreadable(self.path, exc) from exc
+        except Exception as exc:
+            raise _unparseable(self.path, exc) from exc
+
+    def read_all(self) -> RawTable:
+        parts = [table for table, _ in self.batches()]
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        return RawTable(
+            header=first.header, rows=pl.concat([p.rows for p in parts]),
+            rejected_lines=pl.concat([p.rejected_lines for p in parts]), encoding=first.encoding,
+            file_format=first.file_format, notes=first.notes, row_issues=pl.concat([p.row_issues for p in parts]),
+            header_row=first.header_row,
+        )
+
+    def header_only_error(self) -> ExtractFileError:
+        return _file_error(
+            self.path, "header_only", "文件只有表头，没有数据行；如本年度确无数据，请在报送说明中注明。",
+            "The file has a header but no data rows.", self.header_row,
+        )
+
+
+def _unreadable(path: Path, exc: BaseException) -> ExtractFileError:
+    return _file_error(path, "file_unreadable", f"文件无法读取（{type(exc).__name__}），请重新报送。",
+                       f"The file cannot be read ({type(exc).__name__}).")
+
+
+def _unparseable(path: Path, exc: BaseException) -> ExtractFileError:
+    # a parser failure we did not foresee: never let it escape unexplained
+    return _file_error(
+        path, "unreadable_table", f"文件无法解析为表格（{type(exc).__name__}），请重新导出为UTF-8 CSV或.xlsx后报送。",
+        f"The file could not be parsed as a table ({type(exc).__name__}); export it again as UTF-8 CSV or .xlsx.",
+    )
+
+
+@contextmanager
+def open_table(
+    path: Path,
+    sheet_hint: str | None = None,
+    header_matcher: HeaderMatcher | None = None,
+    block_bytes: int | None = None,
+) -> Iterator[OpenedTable]:
+    """Open `path` as a table (header found, first checks done); raise ExtractFileError if it is none."""
+    kind, hint = _sniff_kind(path)
+    with ExitStack() as stack:
+        try:
+            if kind == "xlsx":
+                table = _read_xlsx(path, sheet_hint, header_matcher)
+                opened = OpenedTable(path, table.header, table.header_row, table.encoding, table.file_format,
+                                     table.notes, lambda: iter([(table, True)]))
+            else:
+                opened = _open_csv(path, hint, header_matcher, stack, block_bytes or CSV_BLOCK_BYTES)
+        except ExtractFileError:
+            raise
+        except (OSError, MemoryError) as exc:
+            raise _unreadable(path, exc) from exc
+        except Exception as exc:
+            raise _unparseable(path, exc) from exc
+        suffix = path.suffix.lower().lstrip(".")
+        if suffix in ("csv", "xlsx", "txt") and suffix != kind and not (suffix == "txt" and kind == "csv"):
+            opened.notes.append(f"extension_mismatch: file says .{suffix} but its content is {kind}")
+        if not opened.header or all(not (h or "").strip() for h in opened.header):
+            raise _file_error(path, "no_header", "文件没有表头行。", "The file has no header row.", opened.header_row)
+        yield opened
 
 
 # --------------------------------------------------------------------------------------------- header search
@@ -270,36 +344,44 @@ def _header_note(first: int, last: int) -> list[str]:
 
 
 # --------------------------------------------------------------------------------------------- CSV
-def _read_csv(path: Path, hint: str | None, matcher: HeaderMatcher | None) -> RawTable:
-    with tempfile.TemporaryDirectory(prefix="ingest_") as tmp:
-        decoded = transcode(path, Path(tmp) / "utf8.csv", hint)
-        size = decoded.path.stat().st_size
-        if size == 0:
-            raise _file_error(path, "empty_file", "文件没有任何内容行。", "The file has no non-blank lines.")
-        with decoded.path.open("rb") as fh:
-            fh.seek(size - 1)
-            unterminated = fh.read(1) != b"\n"
-        try:
-            lines = _read_lines(decoded.path)
-        except pl.exceptions.NoDataError as exc:
-            raise _file_error(path, "empty_file", "文件没有任何内容行。", "The file has no non-blank lines.") from exc
-    physical_lines = lines.height
-    lines = lines.with_columns(pl.col(ROW).cast(pl.Int64)).filter(
-        pl.col("line").is_not_null() & (pl.col("line").str.strip_chars() != "")
-    )
-    if lines.height == 0:
-        raise _file_error(path, "empty_file", "文件没有任何内容行。", "The file has no non-blank lines.")
-    last_line = lines[ROW].max()
-    unterminated = unterminated and last_line == physical_lines
+def _empty_file(path: Path) -> ExtractFileError:
+    return _file_error(path, "empty_file", "文件没有任何内容行。", "The file has no non-blank lines.")
+
+
+def _open_csv(path: Path, hint: str | None, matcher: HeaderMatcher | None, stack: ExitStack,
+              block_bytes: int) -> OpenedTable:
+    """Transcode to a UTF-8 copy, find the header in its first lines; the rows are read in blocks later."""
+    tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="ingest_"))
+    decoded = transcode(path, Path(tmp) / "utf8.csv", hint)
+    size = decoded.path.stat().st_size
+    if size == 0:
+        raise _empty_file(path)
+    with decoded.path.open("rb") as fh:
+        fh.seek(size - 1)
+        ends_with_newline = fh.read(1) == b"\n"
     issues = pl.DataFrame(
         {ROW: [i[0] for i in decoded.line_issues], "rule_id": [i[1] for i in decoded.line_issues],
          "value": [i[2] for i in decoded.line_issues]},
         schema=_LINE_SCHEMA,
     )
     undecodable = issues.filter(pl.col("rule_id").is_in(["undecodable_line", "truncated_line"]))
+    mixed = issues.filter(pl.col("rule_id") == "mixed_encoding")
 
-    # The header: among the first lines that decoded cleanly.
-    head = lines.join(undecodable, on=ROW, how="anti").head(HEADER_SCAN_ROWS + 1)
+    # The header: among the first lines that decoded cleanly. Blocks are read until there are enough of them.
+    blocks = _line_blocks(decoded.path, block_bytes)
+    stack.callback(blocks.close)
+    read: list[tuple[pl.DataFrame, bool]] = []
+    head = pl.DataFrame(schema={ROW: pl.Int64, "line": pl.String})
+    seen_content = False
+    for lines, is_last in blocks:
+        read.append((lines, is_last))
+        content = _non_blank(lines)
+        seen_content = seen_content or content.height > 0
+        head = pl.concat([head, content.join(undecodable, on=ROW, how="anti")]).head(HEADER_SCAN_ROWS + 1)
+        if head.height > HEADER_SCAN_ROWS or is_last:
+            break
+    if not seen_content:
+        raise _empty_file(path)
     if head.height == 0:
         raise _file_error(path, "encoding_unknown", "文件的所有行都无法解码。", "No line of the file can be decoded.", 1)
     grid = []
@@ -316,14 +398,39 @@ def _read_csv(path: Path, hint: str | None, matcher: HeaderMatcher | None) -> Ra
         grid.append((row, next(csv.reader([line], delimiter=sep), []), sep))
     first, last, header = _choose_header([(r, c) for r, c, _ in grid], matcher, ffill_upper=True)
     separator = next(s for r, _, s in grid if r == last)
-    header_line = lines.filter(pl.col(ROW) == last)["line"][0]
+    header_line = head.filter(pl.col(ROW) == last)["line"][0]
     if re.search(CONTROL_PICTURES, header_line) or "\ufffd" in header_line:
         raise _file_error(path, "binary_garbage", "表头行含有二进制或控制字符，文件可能已损坏。",
                           "The header line contains binary or control characters; the file looks damaged.", last)
     header = [h.replace("\ufeff", "") for h in header]
     notes = list(decoded.notes) + _header_note(first, last)
 
-    data = lines.filter(pl.col(ROW) > last)
+    def batches() -> Iterator[tuple[RawTable, bool]]:
+        pending = iter(read)
+        more = blocks if not read[-1][1] else iter(())
+        for lines, is_last in itertools.chain(pending, more):
+            rows, rejected, row_issues = _block_rows(lines, is_last, last, separator, header_line, len(header),
+                                                     undecodable, mixed, ends_with_newline)
+            yield RawTable(header=header, rows=rows, rejected_lines=rejected, encoding=decoded.encoding,
+                           file_format="csv", notes=notes, row_issues=row_issues, header_row=last), is_last
+
+    return OpenedTable(path, header, last, decoded.encoding, "csv", notes, batches)
+
+
+def _non_blank(lines: pl.DataFrame) -> pl.DataFrame:
+    return lines.filter(pl.col("line").is_not_null() & (pl.col("line").str.strip_chars() != ""))
+
+
+def _block_rows(lines: pl.DataFrame, is_last: bool, last: int, separator: str, header_line: str, n_fields: int,
+                undecodable: pl.DataFrame, mixed: pl.DataFrame, ends_with_newline: bool,
+                ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """One block's lines (after the header) as rows, lines that cannot be rows, and findings on rows."""
+    physical_last = lines[ROW].max() if lines.height else None
+    # The file's last line has no line break after it (and is not blank): flag it if it becomes a row.
+    final = lines.filter(pl.col(ROW) == physical_last) if is_last and not ends_with_newline else lines.clear()
+    unterminated_line = physical_last if _non_blank(final).height else None
+
+    data = _non_blank(lines).filter(pl.col(ROW) > last)
     blank = f"^[\\s{re.escape(separator)}\"]*$"  # rows of empty cells (",,,,") are blank lines
     data = data.filter(~pl.col("line").str.contains(blank))
 
@@ -346,32 +453,66 @@ def _read_csv(path: Path, hint: str | None, matcher: HeaderMatcher | None) -> Ra
                                     pl.lit(f"same as the header on row {last}").alias("value")))
     data = data.join(repeated.select(ROW), on=ROW, how="anti")
 
-    rows, ragged = _split_lines(data, separator, len(header))
+    rows, ragged = _split_lines(data, separator, n_fields)
     rejected.append(ragged)
     rejected_lines = pl.concat([r.select(list(_LINE_SCHEMA)).cast(_LINE_SCHEMA) for r in rejected]).sort(ROW)
 
-    row_issues = issues.filter(pl.col("rule_id") == "mixed_encoding").join(rows.select(ROW), on=ROW, how="semi")
+    row_issues = mixed.join(rows.select(ROW), on=ROW, how="semi")
     row_issues = row_issues.select(ROW, pl.lit(None, dtype=pl.String).alias("field"), "rule_id", "value")
-    if unterminated and (rows[ROW] == last_line).any():
+    if unterminated_line is not None and (rows[ROW] == unterminated_line).any():
         row_issues = pl.concat([row_issues, pl.DataFrame(
-            {ROW: [last_line], "field": [None], "rule_id": ["last_line_unterminated"],
+            {ROW: [unterminated_line], "field": [None], "rule_id": ["last_line_unterminated"],
              "value": ["no line break after the last row"]}, schema=_ISSUE_SCHEMA)])
-    return RawTable(header=header, rows=rows, rejected_lines=rejected_lines, encoding=decoded.encoding,
-                    file_format="csv", notes=notes, row_issues=row_issues.sort(ROW), header_row=last)
+    return rows, rejected_lines, row_issues.sort(ROW)
 
 
-def _read_lines(path: Path) -> pl.DataFrame:
-    """Every line of the clean UTF-8 copy as one string, with its line number."""
-    return pl.read_csv(
-        path,
-        has_header=False,
-        separator=_LINE_SEPARATOR,
-        quote_char=None,
-        new_columns=["line"],
-        infer_schema=False,
-        row_index_name=ROW,
-        row_index_offset=1,
-    )
+def _line_blocks(path: Path, block_bytes: int) -> Iterator[tuple[pl.DataFrame, bool]]:
+    """The lines of the UTF-8 copy in blocks of about `block_bytes`, cut after a line break:
+    (frame of `_row_number`, `line`; is this the last block?). Line numbers continue across blocks."""
+    first_line = 1
+    with path.open("rb") as fh:
+        buffer, eof = b"", False
+        while True:
+            while not eof and len(buffer) < block_bytes:
+                chunk = fh.read(block_bytes)
+                eof = not chunk
+                buffer += chunk
+            cut = len(buffer) if eof else buffer.rfind(b"\n") + 1
+            if cut == 0:  # one line longer than a block: read on until its end
+                chunk = fh.read(block_bytes)
+                eof = not chunk
+                buffer += chunk
+                continue
+            block, buffer = buffer[:cut], buffer[cut:]
+            if not block:
+                return
+            if not buffer and not eof:
+                chunk = fh.read(block_bytes)
+                eof = not chunk
+                buffer = chunk
+            is_last = eof and not buffer
+            yield _read_lines(block, first_line), is_last
+            first_line += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            if is_last:
+                return
+
+
+def _read_lines(block: bytes, first_line: int = 1) -> pl.DataFrame:
+    """Every line of a block of the clean UTF-8 copy as one string, with its line number."""
+    try:
+        lines = pl.read_csv(
+            io.BytesIO(block),
+            has_header=False,
+            separator=_LINE_SEPARATOR,
+            quote_char=None,
+            new_columns=["line"],
+            infer_schema=False,
+            row_index_name=ROW,
+            row_index_offset=first_line,
+        )
+    except pl.exceptions.NoDataError:
+        lines = pl.DataFrame({ROW: [], "line": []}, schema={ROW: pl.Int64, "line": pl.String})
+    return lines.with_columns(pl.col(ROW).cast(pl.Int64))
 
 
 def _split_lines(data: pl.DataFrame, separator: str, n_fields: int) -> tuple[pl.DataFrame, pl.DataFrame]:

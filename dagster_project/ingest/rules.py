@@ -54,6 +54,29 @@ def mask_value(column: Column, value: pl.Expr) -> pl.Expr:
     return value.str.replace_all(r"(\d{6})\d{9}(?:\d{2}[\dXx])?", "${1}************").str.slice(0, 60)
 
 
+class _Shared:
+    """Sub-expressions several rules of a column use, computed once per row as helper columns.
+
+    `share(name, expr, stage)` returns a reference to a helper column computed in `stage` (a helper
+    may use helpers of earlier stages). Without a `_Shared` (the functions' default, `_inline`) the
+    expression itself is returned, so the functions also work on their own (tests evaluate them so).
+    """
+
+    def __init__(self, prefix: str, stages: list[dict[str, pl.Expr]]) -> None:
+        self.prefix, self.stages = prefix, stages
+
+    def __call__(self, name: str, expr: pl.Expr, stage: int = 0) -> pl.Expr:
+        while len(self.stages) <= stage:
+            self.stages.append({})
+        column = f"{self.prefix}__{name}"
+        self.stages[stage][column] = expr
+        return pl.col(column)
+
+
+def _inline(name: str, expr: pl.Expr, stage: int = 0) -> pl.Expr:
+    return expr
+
+
 class _Checks:
     """Collects (rule, column, condition) triples for one frame."""
 
@@ -63,6 +86,14 @@ class _Checks:
     def add(self, rule_id: str, column: Column | None, column_name: str, condition: pl.Expr) -> None:
         assert rule_id in RULES, rule_id
         self.items.append((rule_id, column, column_name, condition.fill_null(False)))
+
+    @staticmethod
+    def flag(i: int) -> str:
+        return f"__check_{i}"
+
+    def flag_columns(self, start: int) -> list[pl.Expr]:
+        """The conditions from item `start` on, as boolean columns named by `flag(i)`."""
+        return [item[3].alias(self.flag(i)) for i, item in enumerate(self.items) if i >= start]
 
 
 def _lower(expr: pl.Expr) -> pl.Expr:
@@ -76,25 +107,27 @@ def _normalised_text(raw: pl.Expr, column: Column) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
-def _date_expr(s: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+def _date_expr(s: pl.Expr, share=_inline) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
     """(parsed date, recognised format?, variant format?, excel serial?) for a normalised string."""
-    iso = s.str.extract_groups(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]?00:00:00(?:\.0+)?)?$")
-    slash = s.str.extract_groups(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
-    compact = s.str.extract_groups(r"^(\d{4})(\d{2})(\d{2})$")
-    chinese = s.str.extract_groups(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
-    serial = s.str.extract(r"^(\d{5})(?:\.0+)?$", 1).cast(pl.Int64, strict=False)
+    iso = share("iso", s.str.extract_groups(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]?00:00:00(?:\.0+)?)?$"))
+    slash = share("slash", s.str.extract_groups(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"))
+    compact = share("compact", s.str.extract_groups(r"^(\d{4})(\d{2})(\d{2})$"))
+    chinese = share("chinese", s.str.extract_groups(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$"))
+    serial = share("serial", s.str.extract(r"^(\d{5})(?:\.0+)?$", 1).cast(pl.Int64, strict=False))
+    iso_shape = share("iso_shape", s.str.contains(r"^\d{4}-\d{2}-\d{2}"))
     parts = [iso, slash, compact, chinese]
-    year = pl.coalesce([p.struct.field("1") for p in parts])
+    year = share("year", pl.coalesce([p.struct.field("1") for p in parts]), 1)
     month = pl.coalesce([p.struct.field("2") for p in parts])
     day = pl.coalesce([p.struct.field("3") for p in parts])
     text_date = pl.concat_str(
         [year, month.str.zfill(2), day.str.zfill(2)], separator="-"
     ).str.to_date("%Y-%m-%d", strict=False)
-    is_serial = serial.is_between(10000, 80000).fill_null(False)  # null here would hide 'abc' from invalid_date_format
+    # null here would hide 'abc' from invalid_date_format
+    is_serial = share("is_serial", serial.is_between(10000, 80000).fill_null(False), 1)
     serial_date = pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)
-    parsed = pl.when(is_serial).then(serial_date.cast(pl.Date)).otherwise(text_date)
+    parsed = share("parsed", pl.when(is_serial).then(serial_date.cast(pl.Date)).otherwise(text_date), 2)
     recognised = year.is_not_null() | is_serial
-    is_iso = iso.struct.field("1").is_not_null() & s.str.contains(r"^\d{4}-\d{2}-\d{2}")
+    is_iso = iso.struct.field("1").is_not_null() & iso_shape
     variant = year.is_not_null() & ~is_iso
     return parsed, recognised, variant, is_serial
 
@@ -129,6 +162,7 @@ def apply_rules(
     frame = frame.with_columns(norm_cols)
 
     typed: list[pl.Expr] = []
+    helper_stages: list[dict[str, pl.Expr]] = []
     for col in extract.columns:
         raw, s = pl.col(f"{col.name}__raw"), pl.col(f"{col.name}__s")
         if col.type != "string":
@@ -142,11 +176,16 @@ def apply_rules(
             checks.add("stray_spaces", col, col.name, spaces)
         if col.required:
             checks.add("missing_required", col, col.name, s.is_null())
-        value, rules = _typed_value(col, s, contracts, townships, areas, end)
+        value, rules = _typed_value(col, s, contracts, townships, areas, end, _Shared(f"{col.name}__h", helper_stages))
         for rule_id, condition in rules:
             checks.add(rule_id, col, col.name, condition)
         typed.append(value.alias(col.name))
-    frame = frame.with_columns(typed)
+    # Every rule is evaluated once, as a boolean column computed in the same pass as the typed values:
+    # polars shares their common parts (a date is parsed once for its value and its five rules).
+    for helpers in helper_stages:
+        frame = frame.with_columns(**helpers)
+    per_column = len(checks.items)
+    frame = frame.with_columns(*typed, *checks.flag_columns(0))
 
     # 2. Rules across columns of one row.
     for col in extract.columns:
@@ -160,6 +199,7 @@ def apply_rules(
     if extract.name == "forms":
         frame = _forms_denominator(frame)
         checks.add("numerator_exceeds_denominator", extract.column("value"), "value", pl.col("__num_gt_den"))
+    frame = frame.with_columns(checks.flag_columns(per_column))
 
     collected = frame.collect()
     issues = _collect_issues(collected, checks, extract)
@@ -167,7 +207,7 @@ def apply_rules(
     return RuleResult(typed=collected.select(keep), issues=issues)
 
 
-def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas, end: dt.date):
+def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas, end: dt.date, share=_inline):
     present = s.is_not_null()
     if col.type == "string":
         rules = [("invalid_format", present & ~s.str.contains(col.pattern))] if col.pattern else []
@@ -185,7 +225,7 @@ def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas
             rules.append(("out_of_range", ok & (number > col.max)))
         return value, rules
     if col.type == "date":
-        parsed, recognised, variant, is_serial = _date_expr(s)
+        parsed, recognised, variant, is_serial = _date_expr(s, share)
         rules = [
             ("invalid_date_format", present & ~recognised),
             ("impossible_date", present & recognised & parsed.is_null()),
@@ -219,19 +259,19 @@ def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas
         value = _code_map_expr(s, contracts.code_list(col.code_list))
         return value, [("invalid_code", present & value.is_null())]
     if col.type == "id_number":
-        return _id_value(s)
+        return _id_value(s, share)
     raise ValueError(f"unknown column type {col.type} for {col.name}")
 
 
-def _id_value(s: pl.Expr):
+def _id_value(s: pl.Expr, share=_inline):
     present = s.is_not_null()
-    upper = s.str.to_uppercase()
-    is18 = upper.str.contains(idnumber.ID18)
-    is15 = upper.str.contains(idnumber.ID15)
+    upper = share("upper", s.str.to_uppercase())
+    is18 = share("is18", upper.str.contains(idnumber.ID18), 1)
+    is15 = share("is15", upper.str.contains(idnumber.ID15), 1)
     mangled = upper.str.contains(idnumber.EXCEL_MANGLED)
-    full = pl.when(is18).then(upper).when(is15).then(idnumber.upgrade15_expr(upper))
+    full = share("full", pl.when(is18).then(upper).when(is15).then(idnumber.upgrade15_expr(upper)), 2)
     checksum_ok = idnumber.check_char_expr(full.str.slice(0, 17)) == full.str.slice(17, 1)
-    birth = full.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    birth = share("birth", full.str.slice(6, 8).str.to_date("%Y%m%d", strict=False), 3)
     rules = [
         ("id_excel_mangled", present & mangled),
         ("id_bad_format", present & ~mangled & ~is18 & ~is15),
@@ -286,9 +326,12 @@ def _forms_denominator(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 def _collect_issues(frame: pl.DataFrame, checks: _Checks, extract: Extract) -> pl.DataFrame:
     parts = []
-    for rule_id, column, column_name, condition in checks.items:
+    for i, (rule_id, column, column_name, _condition) in enumerate(checks.items):
+        flag = pl.col(checks.flag(i))
+        if not frame.select(flag.any()).item():
+            continue
         value = mask_value(column, pl.col(f"{column.name}__raw")) if column else pl.lit(None, dtype=pl.String)
-        hits = frame.filter(condition).select(
+        hits = frame.filter(flag).select(
             pl.col(ROW),
             pl.lit(column_name).alias("column_name"),
             pl.lit(rule_id).alias("rule_id"),
