@@ -19,6 +19,7 @@ import polars as pl
 
 from dagster_project.config import Settings
 from dagster_project.exports.spreadsheet_safety import neutralise_frame
+from dagster_project.exports.worksheets import write_sheet
 
 SUMMARY_SQL = """
 SELECT source_file AS "文件 File", period_year AS "年度 Year", status AS "状态 Status",
@@ -119,9 +120,9 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
                     if name == FINDINGS_SHEET and note:
                         sheet = workbook.add_worksheet(name[:31])
                         sheet.write(0, 0, note)
-                        frame.write_excel(workbook, worksheet=sheet, position="A3", autofit=True, freeze_panes=(3, 0))
+                        write_sheet(frame, workbook, sheet, position="A3", freeze_panes=(3, 0))
                     else:
-                        frame.write_excel(workbook, worksheet=name[:31], autofit=True, freeze_panes=(1, 0))
+                        write_sheet(frame, workbook, name[:31])
             tmp.replace(path)
             written.append(path)
     finally:

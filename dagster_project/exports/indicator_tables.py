@@ -11,9 +11,11 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import xlsxwriter
 
 from dagster_project.config import Settings
 from dagster_project.exports.spreadsheet_safety import neutralise_frame
+from dagster_project.exports.worksheets import write_sheet
 
 # (column in the query, header shown: Chinese first, English beside)
 COLUMNS = [
@@ -85,7 +87,8 @@ def write_indicator_tables(settings: Settings) -> list[Path]:
     xlsx_path = out_dir / "指标数据_indicator_values.xlsx"
     tmp_csv, tmp_xlsx = csv_path.with_suffix(".csv.tmp"), xlsx_path.with_suffix(".xlsx.tmp")
     frame.write_csv(tmp_csv, include_bom=True)  # BOM: Excel on Chinese Windows opens UTF-8 correctly
-    frame.write_excel(tmp_xlsx, worksheet="指标数据", autofit=True, freeze_panes=(1, 0))
+    with xlsxwriter.Workbook(str(tmp_xlsx)) as workbook:
+        write_sheet(frame, workbook, "指标数据")
     tmp_csv.replace(csv_path)
     tmp_xlsx.replace(xlsx_path)
     return [xlsx_path, csv_path]

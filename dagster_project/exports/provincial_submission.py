@@ -37,6 +37,7 @@ import polars as pl
 from dagster_project.config import Settings
 from dagster_project.exports.spreadsheet_safety import neutralise_frame
 from dagster_project.exports.suppression import Line, protect
+from dagster_project.exports.worksheets import write_sheet
 
 FORMAT_VERSION = 1
 PUBLIC_PREFIX = "公开"
@@ -405,10 +406,10 @@ def _write_workbook(table: pl.DataFrame, path: Path, year: int, public: bool, th
         cover.set_column(0, 0, 110)
         for (domain,), part in table.partition_by("领域 Domain", as_dict=True, maintain_order=True).items():
             name = re.sub(r"[\[\]:*?/\\]", "", domain)[:31]
-            part.write_excel(workbook, worksheet=name, autofit=True, freeze_panes=(1, 0))
-            sheet = workbook.get_worksheet_by_name(name)
-            sheet.set_header(f"&C{note}")
-            sheet.set_footer(f"&L{note}&R{year}")
+            for written in write_sheet(part, workbook, name):
+                sheet = workbook.get_worksheet_by_name(written)
+                sheet.set_header(f"&C{note}")
+                sheet.set_footer(f"&L{note}&R{year}")
     tmp.replace(path)
 
 
