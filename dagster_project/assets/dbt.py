@@ -246,6 +246,12 @@ def _fresh_partial_parse_manifest():
                 return None
         if known != _project_files():
             return None
+        # dbt bakes the catalog (the database file's stem) into every relation: a manifest parsed
+        # against another file name would build into a catalog that does not exist here
+        catalog = Path(os.environ.get("MONITOR_WORK_DB", get_settings().work_db)).stem
+        if any(node.database not in (None, catalog) for node in manifest.nodes.values()
+               if node.resource_type in ("model", "seed")):
+            return None
         return manifest
     except Exception:  # an unreadable or incompatible file: parse instead
         return None

@@ -31,7 +31,22 @@ more than about `batch_rows` rows in memory. Each suite rule says in
 * ``schema`` - column types: GX checks the table's catalogue rows
   (column_name, data_type) from DuckDB's information_schema.
 
-So an extract costs 2 + ceil(rows / batch_rows) GX validations. The GX context
+A table larger than `batch_rows` (province scale) is validated rule group by rule group, because
+GX's pandas checks cost about 15 µs per row and rule and a province holds ~200 million rows:
+
+* a column's per-value rules (not null, code list, range, regex - the outcome of each depends on
+  that one value, or on it and the column of a simple `row_condition` such as "school_type IN
+  (...)") see the column's *distinct values* (or value pairs) with how many rows hold each
+  (`GROUP BY` in DuckDB), in frames of at most `batch_rows` values. GX decides every value; the
+  counts are weighted back to rows (`unexpected_index_list` × rows per value), so element,
+  missing and unexpected counts are those of the row-by-row check, exactly (a test compares them).
+  Most columns have few distinct values (sex, township, grade, dates), so this is the big saving.
+* uniqueness rules get only their key columns, cut into buckets by key hash as above;
+* rules with another `row_condition` get only the columns they read, in slices of `batch_rows` rows;
+* the column set is checked on the table's empty frame.
+
+So a small extract costs 2 + ceil(rows / batch_rows) GX validations, a large one a few per column
+group and batch. The GX context
 is created once per process (GX's import and start-up take seconds) and reused.
 Example values are masked (`masking.py`): no outcome, metadata, audit row or
 page ever shows an ID number in clear.
@@ -247,25 +262,30 @@ def gx_context():
 _GX_SUITES: dict[tuple, Any] = {}
 
 
-def _gx_suite(suite: Suite, scope: str):
-    key = (str(suite.path), suite.path.stat().st_mtime_ns, scope)
+def _gx_suite(suite: Suite, scope: str, expectations: list[dict[str, Any]] | None = None, group: str = ""):
+    """The GX suite of `scope`'s rules, or of the given subset of them (named by `group`), cached."""
+    key = (str(suite.path), suite.path.stat().st_mtime_ns, scope, group)
     with _GX_LOCK:
         if key not in _GX_SUITES:
             gx_context()
             gx = _GX_STATE["gx"]
-            _GX_SUITES[key] = gx.ExpectationSuite(name=f"{suite.name}.{scope}", expectations=[
-                {k: v for k, v in e.items() if k in ("type", "kwargs", "meta", "severity")} for e in suite.in_scope(scope)
+            chosen = suite.in_scope(scope) if expectations is None else expectations
+            _GX_SUITES[key] = gx.ExpectationSuite(name=f"{suite.name}.{scope}{'.' + group if group else ''}", expectations=[
+                {k: v for k, v in e.items() if k in ("type", "kwargs", "meta", "severity")} for e in chosen
             ])
         return _GX_SUITES[key]
 
 
-def _validate_frame(suite: Suite, scope: str, frame: pd.DataFrame, params: dict[str, Any], index_columns: list[str]):
+def _validate_frame(suite: Suite, scope: str, frame: pd.DataFrame, params: dict[str, Any], index_columns: list[str],
+                    expectations: list[dict[str, Any]] | None = None, group: str = "", complete: bool = False):
     _, batch_definition = gx_context()
-    result_format: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": N_EXAMPLES}
+    # COMPLETE: every unexpected row's position, needed to weight distinct values back to rows
+    result_format: dict[str, Any] = {"result_format": "COMPLETE" if complete else "SUMMARY",
+                                     "partial_unexpected_count": N_EXAMPLES}
     if index_columns:
         result_format["unexpected_index_column_names"] = index_columns
     with _GX_LOCK:
-        gx_suite = _gx_suite(suite, scope)
+        gx_suite = _gx_suite(suite, scope, expectations, group)
         batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
         return batch.validate(gx_suite, result_format=result_format, expectation_parameters=params).results
 
@@ -287,7 +307,9 @@ class _Accumulator:
         self.observed: str | None = None
         self.exceptions: list[str] = []
 
-    def add(self, evr, index_columns: list[str], frame: pd.DataFrame | None = None) -> None:
+    def add(self, evr, index_columns: list[str], frame: pd.DataFrame | None = None,
+            weights: np.ndarray | None = None) -> None:
+        """Add one batch's result. `weights`: the frame holds distinct values, weights[i] rows each."""
         self.successes.append(bool(evr.success))
         info = evr.exception_info or {}
         if info.get("raised_exception"):
@@ -295,6 +317,8 @@ class _Accumulator:
             if message not in self.exceptions:
                 self.exceptions.append(message)
         result = evr.result or {}
+        if weights is not None and result.get("unexpected_count") is not None:
+            result = _weighted(result, evr.expectation_config.kwargs, frame, weights)
         if "unexpected_count" in result and result["unexpected_count"] is not None:
             self.unexpected_count = (self.unexpected_count or 0) + int(result["unexpected_count"])
             self.element_count += int(result.get("element_count") or 0)
@@ -334,6 +358,20 @@ class _Accumulator:
             observed_value=self.observed, examples=self.examples,
             exception="; ".join(self.exceptions) or None, kwargs=mask_deep(kwargs),
         )
+
+
+def _weighted(result: dict[str, Any], kwargs: dict[str, Any], frame: pd.DataFrame, weights: np.ndarray) -> dict[str, Any]:
+    """A result on distinct values turned into the result on the rows they stand for."""
+    positions = result.get("unexpected_index_list")
+    if positions is None or (positions and not isinstance(positions[0], (int, np.integer))):
+        raise ValueError("weighted validation needs the positions of the unexpected values (result format COMPLETE)")
+    kept = _condition_mask(frame, kwargs["row_condition"]) if kwargs.get("row_condition") else np.ones(len(frame), bool)
+    out = dict(result)
+    out["element_count"] = int(weights[kept].sum())
+    out["unexpected_count"] = int(weights[np.asarray(positions, dtype=np.int64)].sum()) if positions else 0
+    if result.get("missing_count") is not None:
+        out["missing_count"] = int(weights[kept & frame[kwargs["column"]].isna().to_numpy()].sum())
+    return out
 
 
 def _domain_columns(kwargs: dict[str, Any]) -> list[str]:
@@ -468,19 +506,20 @@ def _row_batches(con, table_sql: str, columns: list[str], where: str, params: li
     order = [c for c in LOCATION_COLUMNS if c in columns]
     order_sql = ", ".join(_q(c) for c in order)
     k = max(1, math.ceil(n / batch_rows))
+    select = ", ".join(_q(c) for c in columns)
     if k == 1:
-        sql = f"SELECT * FROM {table_sql} {where}" + (f" ORDER BY {order_sql}" if order else "")
+        sql = f"SELECT {select} FROM {table_sql} {where}" + (f" ORDER BY {order_sql}" if order else "")
         yield _arrow_table(con.execute(sql, params)).to_pandas()
         return
     if not key:  # nothing needs whole groups: plain slices
-        sql = f"SELECT * FROM {table_sql} {where}" + (f" ORDER BY {order_sql}" if order else "")
+        sql = f"SELECT {select} FROM {table_sql} {where}" + (f" ORDER BY {order_sql}" if order else "")
         for rb in _arrow_reader(con.execute(sql, params), batch_rows):
             if rb.num_rows:
                 yield rb.to_pandas()
         return
     blank = " OR ".join(f"{_q(c)} IS NULL" for c in key)
     bucket = f"(CASE WHEN {blank} THEN hash(rowid) ELSE hash({', '.join(_q(c) for c in key)}) END) % {k}"
-    sql = (f"SELECT *, {bucket} AS __bucket FROM {table_sql} {where} ORDER BY __bucket"
+    sql = (f"SELECT {select}, {bucket} AS __bucket FROM {table_sql} {where} ORDER BY __bucket"
            + (f", {order_sql}" if order else ""))
     pending: list[pa.RecordBatch] = []
     current = None
@@ -511,6 +550,121 @@ def _arrow_table(result: duckdb.DuckDBPyConnection) -> pa.Table:
 
 def _frame(batches: list[pa.RecordBatch]) -> pd.DataFrame:
     return pa.Table.from_batches(batches).drop_columns(["__bucket"]).to_pandas()
+
+
+# ------------------------------------------------------------------------------------------------
+# Large tables: rule groups
+# ------------------------------------------------------------------------------------------------
+_PER_VALUE = frozenset({
+    "expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
+    "expect_column_values_to_match_regex", "expect_column_values_to_not_match_regex",
+})
+_UNIQUE = frozenset({"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"})
+
+
+def _condition_columns(condition: Any) -> set[str]:
+    """Every column a GX row_condition (a nested dict of comparisons) reads."""
+    found: set[str] = set()
+    if isinstance(condition, dict):
+        column = condition.get("column")
+        if isinstance(column, dict) and isinstance(column.get("name"), str):
+            found.add(column["name"])
+        for value in condition.values():
+            found |= _condition_columns(value)
+    elif isinstance(condition, list):
+        for value in condition:
+            found |= _condition_columns(value)
+    return found
+
+
+_SIMPLE_OPERATORS = {"IN": lambda s, v: s.isin(v), "NOT IN": lambda s, v: ~s.isin(v),
+                     "==": lambda s, v: s == v, "!=": lambda s, v: s != v}
+
+
+def _simple_condition(condition: Any) -> tuple[str, str, Any] | None:
+    """(column, operator, parameter) of a one-column comparison GX row_condition; None for anything else."""
+    if not (isinstance(condition, dict) and condition.get("type") == "comparison"
+            and isinstance(condition.get("column"), dict) and condition.get("operator") in _SIMPLE_OPERATORS):
+        return None
+    return condition["column"].get("name"), condition["operator"], condition.get("parameter")
+
+
+def _condition_mask(frame: pd.DataFrame, condition: Any) -> np.ndarray:
+    """The rows of a frame of distinct values a simple row_condition keeps (null never matches, as in GX)."""
+    column, operator, parameter = _simple_condition(condition)
+    values = frame[column]
+    return (_SIMPLE_OPERATORS[operator](values, parameter) & values.notna()).to_numpy(dtype=bool)
+
+
+def _rule_groups(suite: Suite, columns: set[str]) -> list[tuple[str, str, list[str], list[dict[str, Any]]]]:
+    """(kind, group name, columns read, expectations) for the `rows` rules of a large table."""
+    per_value: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    conditioned: list[dict[str, Any]] = []
+    groups: list[tuple[str, str, list[str], list[dict[str, Any]]]] = []
+    for e in suite.in_scope("rows"):
+        kwargs = e["kwargs"]
+        condition = kwargs.get("row_condition")
+        simple = _simple_condition(condition) if condition else None
+        if e["type"] in _PER_VALUE and kwargs.get("column") in columns and (
+                not condition or (simple and simple[0] in columns)):
+            # a one-column comparison condition: the distinct pairs (value, condition column) are weighted
+            read = (kwargs["column"],) if not simple or simple[0] == kwargs["column"] else (kwargs["column"], simple[0])
+            per_value.setdefault(read, []).append(e)
+        elif e["type"] in _UNIQUE:
+            key = list(kwargs["column_list"]) if "column_list" in kwargs else [kwargs["column"]]
+            groups.append(("unique", f"unique.{e['meta']['rule_id']}", key, [e]))
+        elif e["type"].startswith("expect_table_"):
+            groups.append(("table", "table", [], [e]))
+        else:  # conditioned rules, and rules on a column the table lacks (GX reports that itself)
+            conditioned.append(e)
+    groups += [("values", "values." + ",".join(read), list(read), rules) for read, rules in per_value.items()]
+    if conditioned:
+        needed = set()
+        for e in conditioned:
+            needed |= set(_domain_columns(e["kwargs"])) | _condition_columns(e["kwargs"].get("row_condition"))
+        groups.append(("rows", "conditioned", sorted(needed & columns), conditioned))
+    return groups
+
+
+def _validate_large(con, suite: Suite, table_sql: str, columns: list[str], where: str, where_params: list,
+                    params: dict[str, Any], accumulators: dict[str, "_Accumulator"], batch_rows: int) -> int:
+    """Validate the `rows` rules of a table larger than one batch, group by group; returns the GX validations."""
+    validations = 0
+    location = [c for c in LOCATION_COLUMNS if c in columns]
+    loc_sql = ", ".join(_q(c) for c in location)
+
+    def run(kind: str, group: str, rules: list[dict[str, Any]], frame: pd.DataFrame, weights=None) -> None:
+        nonlocal validations
+        validations += 1
+        for evr in _validate_frame(suite, "rows", frame, params, [], rules, group, complete=weights is not None):
+            accumulators[evr.expectation_config.meta["rule_id"]].add(evr, [], frame, weights)
+
+    for kind, group, needed, rules in _rule_groups(suite, set(columns)):
+        if kind == "table":
+            run(kind, group, rules, con.execute(f"SELECT * FROM {table_sql} LIMIT 0").df())
+        elif kind == "unique":
+            read = [c for c in dict.fromkeys([*needed, *location]) if c in columns]
+            for frame in _row_batches(con, table_sql, read, where, where_params, needed, batch_rows):
+                run(kind, group, rules, frame)
+        elif kind == "rows":
+            read = list(dict.fromkeys([*needed, *location]))
+            sql = (f"SELECT {', '.join(_q(c) for c in read)} FROM {table_sql} {where}"
+                   + (f" ORDER BY {loc_sql}" if location else ""))
+            for rb in _arrow_reader(con.execute(sql, where_params), batch_rows):
+                if rb.num_rows:
+                    run(kind, group, rules, rb.to_pandas())
+        else:  # distinct values (of one column, or with its condition column), the rows holding each, one location
+            grouped = ", ".join(_q(c) for c in needed)
+            first = (f", arg_min({_q('_source_file')}, {_q('_row_number')}) AS {_q('_source_file')}, "
+                     f"min({_q('_row_number')}) AS {_q('_row_number')}") if len(location) == 2 and not set(needed) & set(location) else ""
+            sql = (f"SELECT {grouped}{first}, count(*)::BIGINT AS __rows FROM {table_sql} {where} "
+                   f"GROUP BY ALL ORDER BY {grouped} NULLS FIRST")
+            for rb in _arrow_reader(con.execute(sql, where_params), batch_rows):
+                if rb.num_rows:
+                    frame = rb.to_pandas()
+                    weights = frame.pop("__rows").to_numpy(dtype=np.int64)
+                    run(kind, group, rules, frame, weights)
+    return validations
 
 
 # ------------------------------------------------------------------------------------------------
@@ -558,13 +712,17 @@ def validate_extract(
             for evr in _validate_frame(suite, "schema", schema, params, []):
                 accumulators[evr.expectation_config.meta["rule_id"]].add(evr, [])
         where, where_params = _period_filter(suite.period_column, years, column_set)
-        key = [c for c in suite.partition_key() if c in column_set]
-        for frame in _row_batches(con, table_sql, columns, where, where_params, key, batch_rows):
-            outcome.batches += 1
-            outcome.rows_validated += len(frame)
-            for evr in _validate_frame(suite, "rows", frame, params, []):
-                accumulators[evr.expectation_config.meta["rule_id"]].add(evr, [], frame)
-            del frame
+        n = con.execute(f"SELECT count(*) FROM {table_sql} {where}", where_params).fetchone()[0]
+        if n <= batch_rows:  # one frame, every row rule in one validation
+            for frame in _row_batches(con, table_sql, columns, where, where_params, [], batch_rows):
+                outcome.batches += 1
+                outcome.rows_validated += len(frame)
+                for evr in _validate_frame(suite, "rows", frame, params, []):
+                    accumulators[evr.expectation_config.meta["rule_id"]].add(evr, [], frame)
+        else:
+            outcome.rows_validated = n
+            outcome.batches = _validate_large(con, suite, table_sql, columns, where, where_params, params,
+                                              accumulators, batch_rows)
         if suite.in_scope("period"):
             summary = _period_frame(con, suite, table_sql, column_set, years)
             for evr in _validate_frame(suite, "period", summary, params, ["period"]):
