@@ -5,6 +5,15 @@ rows that passed the row rules, rejected rows go to audit.quarantine, findings
 to audit.row_flags, and a ledger row to audit.file_loads where
 rows_read = rows_loaded + rows_quarantined always holds. A failure anywhere
 rolls back everything, so nothing is ever half-loaded.
+
+Memory stays bounded whatever the file's size: the reader gives a CSV in batches of about
+reader.CSV_BLOCK_BYTES of text, the row rules run on one batch at a time, and every typed row
+goes into a TEMP staging table of the connection (with what the whole-file rules need: see
+rules.file_rule_issues_sql), its findings into a TEMP issues table. Only after the last batch
+are the whole-file rules (duplicates) run, in DuckDB, and the partition replaced from the
+staging table in one transaction. The staging tables hold ID numbers in clear (they are
+pseudonymised on insert into the raw table, inside DuckDB) and are dropped when the file is
+done, whatever happens.
 """
 from __future__ import annotations
 
@@ -24,9 +33,9 @@ from dagster_project.ingest.audit_tables import ensure_schema
 from dagster_project.ingest.discovery import DroppedFile, sha256_of
 from dagster_project.ingest.errors import ExtractFileError, redact_identifiers
 from dagster_project.ingest.headers import header_matcher, map_headers
-from dagster_project.ingest.reader import ROW, RawTable, read_file
+from dagster_project.ingest.reader import ROW, OpenedTable, RawTable, open_table
 from dagster_project.ingest.rule_texts import RULES
-from dagster_project.ingest.rules import apply_rules
+from dagster_project.ingest.rules import apply_rules, file_rule_issues_sql, staging_select
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,21 @@ log = logging.getLogger(__name__)
 # year's figures exactly: that one is loaded and every row flagged `same_content_as_other_period`.
 SAME_CONTENT_EXTRACTS = frozenset({"forms"})
 SAME_CONTENT_MAX_ROWS = 100
+
+# TEMP tables of the connection (never in the database file) for the file being loaded.
+STAGING_ROWS = "_ingest_rows"      # every row read: typed values (ID numbers in clear) + whole-file rule inputs
+STAGING_ISSUES = "_ingest_issues"  # every finding: _row_number, column_name, rule_id, value (masked), action
+_BATCH = "_ingest_batch"           # the batch being staged, registered from Arrow
+_ISSUE_COLUMNS = f"{ROW}, column_name, rule_id, value, action"
+
+
+@dataclass
+class _ReadFacts:
+    """What the ledger records of a file that was read: its encoding, format and rows read."""
+
+    encoding: str | None
+    file_format: str | None
+    rows_read: int
 
 
 @dataclass
@@ -134,42 +158,121 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
         [sha, extract.name, dropped.period_year, dropped.source_department],
     ).fetchone()
 
+    matcher = header_matcher(extract)
     try:
-        table = read_file(dropped.path, sheet_hint=extract.name, header_matcher=header_matcher(extract))
-    except ExtractFileError as err:
-        return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh, err.message_en)
+        try:
+            # A file identical to another period's is rejected whole, unless it is a small form: count its
+            # rows first (forms are a few hundred rows at most, so reading one twice costs nothing).
+            small_form = (other is not None and extract.name in SAME_CONTENT_EXTRACTS
+                          and _count_rows(dropped, matcher) < SAME_CONTENT_MAX_ROWS)
+            with open_table(dropped.path, sheet_hint=extract.name, header_matcher=matcher) as opened:
+                mapping = map_headers(extract, opened.header)
+                unknown = [redact_identifiers(h) for h in mapping.unknown]
+                whole = None  # (rule_id, zh, en, value) when the file is rejected as a whole
+                if other and not small_form:
+                    zh = f"整份文件与 {other[0]} 完全相同，可能报错了年份或文件名，未入库。"
+                    en = f"Identical to {other[0]} (already loaded for another period); not loaded."
+                    whole = ("duplicate_file", zh, en, other[0])
+                elif mapping.missing_required:
+                    whole = ("missing_required_column", *_missing_columns_message(mapping, unknown, opened.header_row),
+                             ", ".join(mapping.missing_required))
+                rows_read, chunks = _stage(con, dropped, contracts, opened, mapping, whole, other)
+                if rows_read == 0:
+                    raise opened.header_only_error()
+                facts = _ReadFacts(opened.encoding, opened.file_format, rows_read)
+                notes = list(opened.notes)
+        except ExtractFileError as err:
+            return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh,
+                                          err.message_en)
+        if whole:
+            return _reject_all_rows(con, dropped, contracts, facts, sha, load_id, *whole)
+        return _replace_partition(con, dropped, contracts, hmac_key, sha, load_id, facts, chunks, mapping, unknown,
+                                  notes, other)
+    finally:
+        _drop_staging(con)
 
-    if other and (extract.name not in SAME_CONTENT_EXTRACTS or table.rows_read >= SAME_CONTENT_MAX_ROWS):
-        zh = f"整份文件与 {other[0]} 完全相同，可能报错了年份或文件名，未入库。"
-        en = f"Identical to {other[0]} (already loaded for another period); not loaded."
-        return _reject_all_rows(con, dropped, contracts, table, sha, load_id, "duplicate_file", zh, en, other[0])
 
-    mapping = map_headers(extract, table.header)
-    unknown = [redact_identifiers(h) for h in mapping.unknown]
-    if mapping.missing_required:
-        missing = ", ".join(mapping.missing_required)
-        zh = f"缺少必需列：{missing}（表头可用英文或中文，见数据报送模板），整份文件未入库。"
-        en = f"Missing required column(s): {missing}; the whole file was rejected."
-        if unknown:
-            shown = "、".join(f"“{h[:30]}”" for h in unknown[:10])
-            zh += f"表头中未识别的列：{shown}（是否改了列名？）"
-            en += " Unrecognised header(s): " + ", ".join(f"'{h[:30]}'" for h in unknown[:10]) + " (renamed?)"
-        if table.header_row != 1:
-            zh += f"（表头在第{table.header_row}行）"
-            en += f" (header on row {table.header_row})"
-        return _reject_all_rows(con, dropped, contracts, table, sha, load_id, "missing_required_column", zh, en, missing)
+def _count_rows(dropped: DroppedFile, matcher) -> int:
+    """Rows read from the file (data rows and lines that are not rows), one batch at a time."""
+    with open_table(dropped.path, sheet_hint=dropped.extract.name, header_matcher=matcher) as opened:
+        return sum(table.rows_read for table, _ in opened.batches())
 
-    result = apply_rules(extract, table, mapping, contracts, dropped.period_year)
-    issues = _with_reader_issues(result.issues, table, mapping)
-    if other:  # a small department form may repeat another period's figures: loaded, every row flagged
-        issues = pl.concat([issues, table.rows.select(
-            pl.col(ROW), pl.lit("*").alias("column_name"), pl.lit("same_content_as_other_period").alias("rule_id"),
-            pl.lit(other[0]).alias("value"), pl.lit("flag").alias("action"),
-        ).cast(issues.schema)]).sort(ROW, "rule_id")
-    quarantined_rows = issues.filter(pl.col("action") == "quarantine").select(ROW).unique()
-    good = result.typed.join(quarantined_rows, on=ROW, how="anti")
 
-    notes = list(table.notes)
+def _missing_columns_message(mapping, unknown: list[str], header_row: int) -> tuple[str, str]:
+    missing = ", ".join(mapping.missing_required)
+    zh = f"缺少必需列：{missing}（表头可用英文或中文，见数据报送模板），整份文件未入库。"
+    en = f"Missing required column(s): {missing}; the whole file was rejected."
+    if unknown:
+        shown = "、".join(f"“{h[:30]}”" for h in unknown[:10])
+        zh += f"表头中未识别的列：{shown}（是否改了列名？）"
+        en += " Unrecognised header(s): " + ", ".join(f"'{h[:30]}'" for h in unknown[:10]) + " (renamed?)"
+    if header_row != 1:
+        zh += f"（表头在第{header_row}行）"
+        en += f" (header on row {header_row})"
+    return zh, en
+
+
+def _stage(con, dropped: DroppedFile, contracts: Contracts, opened: OpenedTable, mapping, whole, other,
+           ) -> tuple[int, list[tuple[int, int]]]:
+    """Read the file batch by batch into the staging tables; return the rows read and, for each batch
+    with rows, the first and last row number staged (the raw table is filled in these chunks).
+
+    A file rejected as a whole (`whole`) only has its row numbers staged (in STAGING_ROWS). Otherwise
+    the row rules run on each batch, every row (quarantined or not: the whole-file rules compare all of
+    them) is staged with its typed values, and the batch's findings go into STAGING_ISSUES.
+    """
+    extract = dropped.extract
+    _drop_staging(con)
+    con.execute(f"CREATE TEMP TABLE {STAGING_ISSUES} ({ROW} BIGINT, column_name VARCHAR, rule_id VARCHAR, "
+                "value VARCHAR, action VARCHAR)")
+    rows_read, first, chunks = 0, True, []
+    for table, _is_last in opened.batches():
+        rows_read += table.rows_read
+        if whole:
+            lines = pl.concat([table.rows.select(ROW), table.rejected_lines.select(ROW)]).sort(ROW)
+            _append(con, STAGING_ROWS, lines, ROW, create=first)
+        else:
+            result = apply_rules(extract, table, mapping, contracts, dropped.period_year)
+            issues = _with_reader_issues(result.issues, table, mapping)
+            if other:  # a small department form may repeat another period's figures: loaded, every row flagged
+                issues = pl.concat([issues, table.rows.select(
+                    pl.col(ROW), pl.lit("*").alias("column_name"), pl.lit("same_content_as_other_period").alias("rule_id"),
+                    pl.lit(other[0]).alias("value"), pl.lit("flag").alias("action"),
+                ).cast(issues.schema)])
+            rows = pl.concat([result.typed, result.file_inputs], how="horizontal")
+            _append(con, STAGING_ROWS, rows, staging_select(extract), create=first)
+            if rows.height:
+                chunks.append((rows[ROW].min(), rows[ROW].max()))
+            _append(con, STAGING_ISSUES, issues, _ISSUE_COLUMNS)
+            del result, issues, rows
+        first = False
+        del table  # the next batch is read only once this one is released
+    return rows_read, chunks
+
+
+def _append(con, target: str, frame: pl.DataFrame, select: str, create: bool = False) -> None:
+    """Insert `SELECT <select>` of `frame` into the TEMP table `target` (created from it if `create`)."""
+    con.register(_BATCH, frame.to_arrow())
+    try:
+        if create:
+            con.execute(f"CREATE TEMP TABLE {target} AS SELECT {select} FROM {_BATCH}")
+        else:
+            con.execute(f"INSERT INTO {target} SELECT {select} FROM {_BATCH}")
+    finally:
+        con.unregister(_BATCH)
+
+
+def _drop_staging(con) -> None:
+    for name in (STAGING_ROWS, STAGING_ISSUES):
+        con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+
+
+def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes, sha: str, load_id: str,
+                       facts: _ReadFacts, chunks: list[tuple[int, int]], mapping, unknown: list[str], notes: list[str],
+                       other) -> LoadResult:
+    """All batches are staged: run the whole-file rules, then replace the partition in one transaction."""
+    extract = dropped.extract
+    con.execute(f"INSERT INTO {STAGING_ISSUES} {file_rule_issues_sql(extract, STAGING_ROWS)}")
     if unknown:
         notes.append("ignored columns: " + ", ".join(unknown))
     if mapping.missing_optional:
@@ -179,34 +282,37 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
     if mapping.duplicated:
         notes.append("duplicate header(s) ignored: " + ", ".join(redact_identifiers(h) for h in mapping.duplicated))
 
+    quarantined_rows = f"(SELECT {ROW} FROM {STAGING_ISSUES} WHERE action = 'quarantine')"
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {extract.raw_table} WHERE {_partition_where(dropped)[0]}", _partition_where(dropped)[1])
-        con.register("incoming_rows", good.to_arrow())
-        _insert_rows(con, extract, dropped, sha, load_id, hmac_key)
+        for low, high in chunks:  # batch by batch, in file order: DuckDB sorts one batch at a time
+            kept = f"(SELECT * FROM {STAGING_ROWS} WHERE {ROW} BETWEEN {low:d} AND {high:d} AND {ROW} NOT IN {quarantined_rows})"
+            _insert_rows(con, extract, dropped, sha, load_id, hmac_key, kept)
         cross = _cross_file_duplicates(con, extract, load_id)
         if cross.height:
-            issues = pl.concat([issues, cross.select(issues.columns)])
-        quarantined = issues.filter(pl.col("action") == "quarantine").select(ROW).n_unique()
+            _append(con, STAGING_ISSUES, cross, _ISSUE_COLUMNS)
+        quarantined, flagged = con.execute(
+            f"SELECT count(DISTINCT {ROW}) FILTER (WHERE action = 'quarantine'), "
+            f"count(DISTINCT {ROW}) FILTER (WHERE action <> 'quarantine') FROM {STAGING_ISSUES}"
+        ).fetchone()
         loaded = con.execute(f"SELECT count(*) FROM {extract.raw_table} WHERE _load_id = ?", [load_id]).fetchone()[0]
-        flagged = issues.filter(pl.col("action") != "quarantine").select(ROW).n_unique()
-        if loaded + quarantined != table.rows_read:
+        if loaded + quarantined != facts.rows_read:
             raise AssertionError(
-                f"{dropped.relative}: row accounting broken: read {table.rows_read}, loaded {loaded}, quarantined {quarantined}"
+                f"{dropped.relative}: row accounting broken: read {facts.rows_read}, loaded {loaded}, quarantined {quarantined}"
             )
-        _write_issues(con, issues, dropped, load_id)
+        _write_issues(con, STAGING_ISSUES, dropped, load_id)
         status_zh = f"已入库 {loaded} 行，隔离 {quarantined} 行。"
         status_en = f"Loaded {loaded} rows, quarantined {quarantined}."
-        _write_ledger(con, dropped, contracts, sha, load_id, table, loaded, quarantined, flagged, "loaded",
+        _write_ledger(con, dropped, contracts, sha, load_id, facts, loaded, quarantined, flagged, "loaded",
                       status_zh, status_en, notes)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    finally:
-        con.unregister("incoming_rows")
-    by_rule = dict(issues.filter(pl.col("action") == "quarantine").group_by("rule_id").len().iter_rows())
-    return LoadResult(dropped.relative, extract.name, dropped.period_year, "loaded", load_id, table.rows_read,
+    by_rule = dict(con.execute(
+        f"SELECT rule_id, count(*) FROM {STAGING_ISSUES} WHERE action = 'quarantine' GROUP BY rule_id").fetchall())
+    return LoadResult(dropped.relative, extract.name, dropped.period_year, "loaded", load_id, facts.rows_read,
                       loaded, quarantined, flagged, status_zh, status_en, by_rule)
 
 
@@ -237,7 +343,9 @@ def _with_reader_issues(issues: pl.DataFrame, table: RawTable, mapping) -> pl.Da
     return pl.concat([p.select(issues.columns).cast(issues.schema) for p in parts]).sort(ROW, "rule_id")
 
 
-def _insert_rows(con, extract: Extract, dropped: DroppedFile, sha: str, load_id: str, key: bytes) -> None:
+def _insert_rows(con, extract: Extract, dropped: DroppedFile, sha: str, load_id: str, key: bytes, source: str) -> None:
+    """Insert the rows of `source` (a relation with ROW and the typed columns) into the raw table,
+    ID numbers pseudonymised on the way in."""
     ipad, opad = idnumber.hmac_parts(key)
     select = []
     for col in extract.columns:
@@ -254,7 +362,7 @@ def _insert_rows(con, extract: Extract, dropped: DroppedFile, sha: str, load_id:
     if any(col.type == "id_number" for col in extract.columns):
         params |= {"ipad": ipad, "opad": opad}  # DuckDB refuses named parameters the SQL does not use
     con.execute(
-        f"INSERT INTO {extract.raw_table} BY NAME SELECT {', '.join(select)} FROM incoming_rows ORDER BY {ROW}",
+        f"INSERT INTO {extract.raw_table} BY NAME SELECT {', '.join(select)} FROM {source} ORDER BY {ROW}",
         params,
     )
 
@@ -286,27 +394,26 @@ def _cross_file_duplicates(con, extract: Extract, load_id: str) -> pl.DataFrame:
     )
 
 
-def _write_issues(con, issues: pl.DataFrame, dropped: DroppedFile, load_id: str) -> None:
-    if issues.height == 0:
-        return
+def _write_issues(con, source: str, dropped: DroppedFile, load_id: str, extra: dict | None = None) -> None:
+    """Findings of `source` (a relation: _row_number, column_name, rule_id, value, action) into the audit tables."""
     texts = pl.DataFrame(
         {"rule_id": list(RULES), "reason_zh": [v[1] for v in RULES.values()], "reason_en": [v[2] for v in RULES.values()]}
     )
-    enriched = issues.join(texts, on="rule_id", how="left")
-    con.register("incoming_issues", enriched.to_arrow())
+    con.register("incoming_rule_texts", texts.to_arrow())
     try:
         params = {"load_id": load_id, "extract": dropped.extract.name, "department": dropped.extract.department,
-                  "period_year": dropped.period_year, "source_file": dropped.relative}
+                  "period_year": dropped.period_year, "source_file": dropped.relative, **(extra or {})}
+        enriched = f"(SELECT i.*, t.reason_zh, t.reason_en FROM {source} i LEFT JOIN incoming_rule_texts t USING (rule_id))"
         common = ("$load_id, $extract, $department, $period_year::INTEGER, $source_file, "
                   f"{ROW}, column_name, rule_id")
         con.execute(
-            f"INSERT INTO audit.quarantine SELECT {common}, reason_zh, reason_en, value FROM incoming_issues "
+            f"INSERT INTO audit.quarantine SELECT {common}, reason_zh, reason_en, value FROM {enriched} "
             f"WHERE action = 'quarantine' ORDER BY {ROW}, rule_id", params)
         con.execute(
-            f"INSERT INTO audit.row_flags SELECT {common}, action, reason_zh, reason_en, value FROM incoming_issues "
+            f"INSERT INTO audit.row_flags SELECT {common}, action, reason_zh, reason_en, value FROM {enriched} "
             f"WHERE action <> 'quarantine' ORDER BY {ROW}, rule_id", params)
     finally:
-        con.unregister("incoming_issues")
+        con.unregister("incoming_rule_texts")
 
 
 def _size(dropped: DroppedFile) -> int | None:
@@ -316,7 +423,7 @@ def _size(dropped: DroppedFile) -> int | None:
         return None
 
 
-def _write_ledger(con, dropped, contracts, sha, load_id, table: RawTable | None, loaded, quarantined, flagged,
+def _write_ledger(con, dropped, contracts, sha, load_id, facts: _ReadFacts | None, loaded, quarantined, flagged,
                   status, zh, en, notes) -> None:
     if status == "loaded":
         where, params = _ledger_partition_where(dropped)
@@ -326,8 +433,8 @@ def _write_ledger(con, dropped, contracts, sha, load_id, table: RawTable | None,
         [load_id, dropped.extract.name if dropped.extract else None,
          dropped.extract.department if dropped.extract else dropped.path.parent.name,
          dropped.source_department, dropped.period_year, dropped.relative, sha, _size(dropped),
-         table.encoding if table else None, table.file_format if table else None,
-         table.rows_read if table else 0, loaded, quarantined, flagged, status, status == "loaded",
+         facts.encoding if facts else None, facts.file_format if facts else None,
+         facts.rows_read if facts else 0, loaded, quarantined, flagged, status, status == "loaded",
          zh, en, json.dumps(notes, ensure_ascii=False) if notes else None, contracts.version,
          dt.datetime.now().replace(microsecond=0)],
     )
@@ -347,25 +454,24 @@ def _record_file_rejection(con, dropped, contracts, sha, load_id, rule_id, zh, e
                       message_zh=zh, message_en=en)
 
 
-def _reject_all_rows(con, dropped, contracts, table: RawTable, sha, load_id, rule_id, zh, en, value) -> LoadResult:
-    """The file is readable but unusable as a whole: every row is quarantined, the partition is untouched."""
-    rows = pl.concat([table.rows.select(ROW), table.rejected_lines.select(ROW)]).sort(ROW)
-    issues = rows.with_columns(
-        pl.lit("*").alias("column_name"), pl.lit(rule_id).alias("rule_id"),
-        pl.lit(str(value)).alias("value"), pl.lit("quarantine").alias("action"),
-    )
+def _reject_all_rows(con, dropped, contracts, facts: _ReadFacts, sha, load_id, rule_id, zh, en, value) -> LoadResult:
+    """The file is readable but unusable as a whole: every row (staged in STAGING_ROWS) is quarantined,
+    the partition is untouched."""
+    issues = (f"(SELECT {ROW}, '*' AS column_name, $rule_id AS rule_id, $value AS value, 'quarantine' AS action "
+              f"FROM {STAGING_ROWS})")
+    quarantined = con.execute(f"SELECT count(*) FROM {STAGING_ROWS}").fetchone()[0]
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM audit.quarantine WHERE load_id = ?", [load_id])
         con.execute("DELETE FROM audit.file_loads WHERE load_id = ? AND status = 'rejected'", [load_id])
-        _write_issues(con, issues, dropped, load_id)
-        _write_ledger(con, dropped, contracts, sha, load_id, table, 0, rows.height, 0, "rejected", zh, en, [rule_id])
+        _write_issues(con, issues, dropped, load_id, {"rule_id": rule_id, "value": str(value)})
+        _write_ledger(con, dropped, contracts, sha, load_id, facts, 0, quarantined, 0, "rejected", zh, en, [rule_id])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     return LoadResult(dropped.relative, dropped.extract.name, dropped.period_year, "rejected", load_id,
-                      table.rows_read, 0, rows.height, 0, zh, en, {rule_id: rows.height})
+                      facts.rows_read, 0, quarantined, 0, zh, en, {rule_id: quarantined})
 
 
 def _still_there(dropped: DroppedFile, other_relative: str) -> bool:

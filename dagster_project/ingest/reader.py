@@ -405,14 +405,19 @@ def _open_csv(path: Path, hint: str | None, matcher: HeaderMatcher | None, stack
     header = [h.replace("\ufeff", "") for h in header]
     notes = list(decoded.notes) + _header_note(first, last)
 
+    def pending() -> Iterator[tuple[pl.DataFrame, bool]]:
+        while read:  # the blocks read for the header, each released once it is handed out
+            yield read.pop(0)
+
     def batches() -> Iterator[tuple[RawTable, bool]]:
-        pending = iter(read)
         more = blocks if not read[-1][1] else iter(())
-        for lines, is_last in itertools.chain(pending, more):
+        for lines, is_last in itertools.chain(pending(), more):
             rows, rejected, row_issues = _block_rows(lines, is_last, last, separator, header_line, len(header),
                                                      undecodable, mixed, ends_with_newline)
+            del lines
             yield RawTable(header=header, rows=rows, rejected_lines=rejected, encoding=decoded.encoding,
                            file_format="csv", notes=notes, row_issues=row_issues, header_row=last), is_last
+            del rows, rejected, row_issues  # not held while the next block is read
 
     return OpenedTable(path, header, last, decoded.encoding, "csv", notes, batches)
 

@@ -1,11 +1,18 @@
 """Row-level rules: normalise, type and check every cell, vectorised with polars.
 
-`apply_rules` turns a RawTable into
+`apply_rules` turns a RawTable (a whole file or one batch of it) into
   * `typed`: one row per input row with the contract's typed columns (ID numbers
-    still raw, normalised to 18 digits, for pseudonymisation by the loader), and
+    still raw, normalised to 18 digits, for pseudonymisation by the loader),
   * `issues`: one row per (row, column, rule) finding, with the action
-    (quarantine / flag / normalise) taken from rule_texts.RULES.
+    (quarantine / flag / normalise) taken from rule_texts.RULES, and
+  * `file_inputs`: what the whole-file rules need of each row (see below).
 No rule raises: a bad value becomes a finding naming the row, column and rule.
+
+Rules that compare a row with the other rows of its file (FILE_RULES: duplicate_row,
+duplicate_key and, for the forms extract, numerator_exceeds_denominator) cannot be decided
+on one batch. The loader stages every row of every batch in a DuckDB table
+(`staging_select`: ROW, the typed values and `file_inputs`) and, after the last batch,
+runs `file_rule_issues_sql` over it.
 """
 from __future__ import annotations
 
@@ -30,10 +37,15 @@ _DATETIME_MIDNIGHT = r"^\d{4}-\d{2}-\d{2}[ T]00:00:00(?:\.0+)?$"
 _ISSUE_SCHEMA = {ROW: pl.Int64, "column_name": pl.String, "rule_id": pl.String, "value": pl.String}
 
 
+# Rules that compare a row with other rows of the same file: evaluated by `file_rule_issues_sql`.
+FILE_RULES = ("duplicate_row", "duplicate_key", "numerator_exceeds_denominator")
+
+
 @dataclass
 class RuleResult:
     typed: pl.DataFrame
-    issues: pl.DataFrame   # _row_number, column_name, rule_id, value (masked), action
+    issues: pl.DataFrame        # _row_number, column_name, rule_id, value (masked), action
+    file_inputs: pl.DataFrame   # row-aligned with `typed`: the values the whole-file rules need (staging_select)
 
 
 def period_end(extract: Extract, year: int | None) -> dt.date:
@@ -193,18 +205,14 @@ def apply_rules(
             _id_consistency(col, checks)
     for first, second in extract.date_order:
         checks.add("dates_out_of_order", extract.column(second), second, pl.col(first) > pl.col(second))
-    frame = frame.with_columns(_duplicate_flags(extract))
-    checks.add("duplicate_row", None, "*", pl.col("__dup_row"))
-    checks.add("duplicate_key", None, ",".join(extract.unique_key), pl.col("__dup_key") & ~pl.col("__dup_row"))
-    if extract.name == "forms":
-        frame = _forms_denominator(frame)
-        checks.add("numerator_exceeds_denominator", extract.column("value"), "value", pl.col("__num_gt_den"))
-    frame = frame.with_columns(checks.flag_columns(per_column))
+    # (Rules across rows of the file, FILE_RULES, are run by the loader over all batches: file_rule_issues_sql.)
+    frame = frame.with_columns(*checks.flag_columns(per_column), *_file_input_columns(extract))
 
     collected = frame.collect()
     issues = _collect_issues(collected, checks, extract)
     keep = [ROW, *[c.name for c in extract.columns]]
-    return RuleResult(typed=collected.select(keep), issues=issues)
+    inputs = [c for c in collected.columns if c.startswith(_FILE_INPUT)]
+    return RuleResult(typed=collected.select(keep), issues=issues, file_inputs=collected.select(inputs))
 
 
 def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas, end: dt.date, share=_inline):
@@ -299,29 +307,97 @@ def _id_consistency(col: Column, checks: _Checks) -> None:
                    & (pl.col(col.birth_date_column) != id_birth))
 
 
-def _duplicate_flags(extract: Extract) -> list[pl.Expr]:
-    """Second and later copies are flagged; the first copy stays."""
-    all_cols = [f"{c.name}__s" for c in extract.columns]
-    key = [f"{k}" for k in extract.unique_key]
-    key_present = pl.all_horizontal([pl.col(k).is_not_null() for k in key])
-    return [
-        (pl.int_range(pl.len()).over(all_cols) > 0).alias("__dup_row"),
-        ((pl.int_range(pl.len()).over(key) > 0) & key_present).alias("__dup_key"),
-    ]
+# ------------------------------------------------------------------------------------------ whole-file rules
+# A row compared with the other rows of its file. The loader stages every row of every batch (all of them,
+# also rows a row rule quarantines: a copy of a quarantined row is still a copy) in a DuckDB table built
+# with `staging_select`, and after the last batch inserts the findings of `file_rule_issues_sql`.
+_FILE_INPUT = "__file__"
+_ROW_KEY = "__row_key"
 
 
-def _forms_denominator(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """A form item that is part of another (form_items.gen_base) must not exceed it."""
+def _file_input_columns(extract: Extract) -> list[pl.Expr]:
+    """Per-row values the whole-file rules need beyond the typed ones (computed with the row rules)."""
+    # duplicate_row: the normalised text of every contract column (hashed into one key by staging_select)
+    exprs = [pl.col(f"{c.name}__s").alias(f"{_FILE_INPUT}{c.name}") for c in extract.columns]
+    if extract.name == "forms":  # numerator_exceeds_denominator shows the value as sent, masked
+        value = extract.column("value")
+        exprs.append(mask_value(value, pl.col("value__raw")).cast(pl.String).alias(f"{_FILE_INPUT}shown_value"))
+    return exprs
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str | None) -> str:
+    return "NULL" if text is None else "'" + text.replace("'", "''") + "'"
+
+
+def staging_select(extract: Extract) -> str:
+    """SELECT list turning one batch (`RuleResult.typed` beside `file_inputs`) into staging rows:
+    ROW, the typed columns, `__row_key` for duplicate_row and the other inputs of the whole-file rules.
+
+    `__row_key` is the MD5 of an unambiguous encoding of the row's normalised texts: each column as
+    '<length in bytes>:<text>', or '-' when empty, concatenated. The encoding is injective (it can be
+    read back), so two rows share a key exactly when they are equal cell by cell, barring an MD5
+    collision; 16 bytes a row keep the staging table small whatever the width of the file.
+    """
+    parts = ", ".join(
+        f"coalesce(strlen({_ident(_FILE_INPUT + c.name)})::VARCHAR || ':' || {_ident(_FILE_INPUT + c.name)}, '-')"
+        for c in extract.columns
+    )
+    select = [ROW, *[_ident(c.name) for c in extract.columns], f"md5_number(concat({parts})) AS {_ROW_KEY}"]
+    if extract.name == "forms":
+        select.append(_ident(f"{_FILE_INPUT}shown_value"))
+    return ", ".join(select)
+
+
+def file_rule_issues_sql(extract: Extract, staging: str) -> str:
+    """A query over the staging table giving the whole-file rules' findings, in the issue layout
+    (_row_number, column_name, rule_id, value, action), as `_collect_issues` would report them."""
+    actions = {rid: spec[0] for rid, spec in RULES.items()}
+    # Second and later copies (in file order) are flagged; the first copy stays. A duplicate key counts
+    # only where all key parts are present and the row is not an exact duplicate already.
+    key = [_ident(k) for k in extract.unique_key]
+    key_present = " AND ".join(f"{k} IS NOT NULL" for k in key) or "TRUE"
+    queries = [f"""
+        WITH ranked AS (
+            SELECT {ROW},
+                   {ROW} > min({ROW}) OVER (PARTITION BY {_ROW_KEY}) AS dup_row,
+                   {ROW} > min({ROW}) OVER (PARTITION BY {", ".join(key) or "NULL"}) AND {key_present} AS dup_key
+            FROM {staging})
+        SELECT {ROW}, '*' AS column_name, 'duplicate_row' AS rule_id, NULL::VARCHAR AS value,
+               {_literal(actions["duplicate_row"])} AS action
+        FROM ranked WHERE dup_row
+        UNION ALL
+        SELECT {ROW}, {_literal(",".join(extract.unique_key))}, 'duplicate_key', NULL::VARCHAR,
+               {_literal(actions["duplicate_key"])}
+        FROM ranked WHERE dup_key AND NOT dup_row"""]
+    if extract.name == "forms":
+        queries += _forms_denominator_sql(staging, actions["numerator_exceeds_denominator"])
+    return "\nUNION ALL\n".join(queries)
+
+
+def _forms_denominator_sql(staging: str, action: str) -> list[str]:
+    """A form item that is part of another (form_items.gen_base) must not exceed it: compared with the
+    first row (in file order) of the base item for the same township, sex and age group."""
     bases = {r["item_code"]: r["gen_base"] for r in read_seed("form_items") if r.get("gen_base")}
     if not bases:
-        return frame.with_columns(pl.lit(False).alias("__num_gt_den"))
-    denominators = frame.select(
-        pl.col("item_code").alias("__base_item"), "township_code", "sex", "age_group", pl.col("value").alias("__base_value")
-    ).unique(subset=["__base_item", "township_code", "sex", "age_group"], keep="first")
-    joined = frame.with_columns(
-        pl.col("item_code").replace_strict(bases, default=None, return_dtype=pl.String).alias("__base_item")
-    ).join(denominators, on=["__base_item", "township_code", "sex", "age_group"], how="left", nulls_equal=False)
-    return joined.with_columns((pl.col("value") > pl.col("__base_value")).fill_null(False).alias("__num_gt_den"))
+        return []
+    values = ", ".join(f"({_literal(item)}, {_literal(base)})" for item, base in bases.items())
+    cell = ("township_code", "sex", "age_group")
+    cells = ", ".join(_ident(c) for c in cell)
+    same_cell = " AND ".join(f"d.{_ident(c)} = s.{_ident(c)}" for c in cell)
+    return [f"""
+        SELECT s.{ROW}, 'value', 'numerator_exceeds_denominator', s.{_ident(_FILE_INPUT + "shown_value")},
+               {_literal(action)}
+        FROM {staging} s
+        JOIN (VALUES {values}) AS b(item, base) ON s."item_code" = b.item
+        JOIN (SELECT "item_code", {cells}, "value" FROM {staging}
+              QUALIFY row_number() OVER (PARTITION BY "item_code", {cells} ORDER BY {ROW}) = 1) d
+          ON d."item_code" = b.base AND {same_cell}
+        WHERE s."value" > d."value"
+    """]
 
 
 def _collect_issues(frame: pl.DataFrame, checks: _Checks, extract: Extract) -> pl.DataFrame:
