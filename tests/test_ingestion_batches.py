@@ -115,6 +115,8 @@ def _load_all(raw: Path, db: Path, block_bytes: int) -> tuple[duckdb.DuckDBPyCon
     con = duckdb.connect(str(db))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(reader, "CSV_BLOCK_BYTES", block_bytes)
+        if block_bytes == TINY:  # and the tables filled slice by slice, a few batches a slice
+            mp.setattr(loader, "SLICE_ROWS", 100)
         results = {d.relative: load_file(con, d, CONTRACTS, KEY) for d in discover(raw, CONTRACTS)}
     return con, results
 
@@ -223,6 +225,7 @@ def test_a_failure_after_staging_leaves_the_partition_and_drops_the_staging(tmp_
     write_students(raw)
     con = duckdb.connect(str(tmp_path / "work.duckdb"))
     monkeypatch.setattr(reader, "CSV_BLOCK_BYTES", TINY)
+    monkeypatch.setattr(loader, "SLICE_ROWS", 1)
     (dropped,) = discover(raw, CONTRACTS)
     assert load_file(con, dropped, CONTRACTS, KEY).status == "loaded"
     before = con.execute("SELECT count(*), sum(hash(student_id)) FROM raw.students").fetchone()

@@ -50,6 +50,9 @@ STAGING_ROWS = "_ingest_rows"      # every row read: typed values (ID numbers in
 STAGING_ISSUES = "_ingest_issues"  # every finding: _row_number, column_name, rule_id, value (masked), action
 _BATCH = "_ingest_batch"           # the batch being staged, registered from Arrow
 _ISSUE_COLUMNS = f"{ROW}, column_name, rule_id, value, action"
+# The raw and audit tables are filled slice by slice of the file (whole batches, at least this many rows
+# a slice, in file order): DuckDB sorts one slice at a time, never the whole file.
+SLICE_ROWS = 100_000
 
 
 @dataclass
@@ -176,7 +179,7 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
                 elif mapping.missing_required:
                     whole = ("missing_required_column", *_missing_columns_message(mapping, unknown, opened.header_row),
                              ", ".join(mapping.missing_required))
-                rows_read, chunks = _stage(con, dropped, contracts, opened, mapping, whole, other)
+                rows_read, slices = _stage(con, dropped, contracts, opened, mapping, whole, other)
                 if rows_read == 0:
                     raise opened.header_only_error()
                 facts = _ReadFacts(opened.encoding, opened.file_format, rows_read)
@@ -185,8 +188,8 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
             return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh,
                                           err.message_en)
         if whole:
-            return _reject_all_rows(con, dropped, contracts, facts, sha, load_id, *whole)
-        return _replace_partition(con, dropped, contracts, hmac_key, sha, load_id, facts, chunks, mapping, unknown,
+            return _reject_all_rows(con, dropped, contracts, facts, sha, load_id, slices, *whole)
+        return _replace_partition(con, dropped, contracts, hmac_key, sha, load_id, facts, slices, mapping, unknown,
                                   notes, other)
     finally:
         _drop_staging(con)
@@ -213,9 +216,9 @@ def _missing_columns_message(mapping, unknown: list[str], header_row: int) -> tu
 
 
 def _stage(con, dropped: DroppedFile, contracts: Contracts, opened: OpenedTable, mapping, whole, other,
-           ) -> tuple[int, list[tuple[int, int]]]:
-    """Read the file batch by batch into the staging tables; return the rows read and, for each batch
-    with rows, the first and last row number staged (the raw table is filled in these chunks).
+           ) -> tuple[int, list[str]]:
+    """Read the file batch by batch into the staging tables; return the rows read and the slices
+    (`_slices`) in which the raw and audit tables are to be filled.
 
     A file rejected as a whole (`whole`) only has its row numbers staged (in STAGING_ROWS). Otherwise
     the row rules run on each batch, every row (quarantined or not: the whole-file rules compare all of
@@ -225,9 +228,13 @@ def _stage(con, dropped: DroppedFile, contracts: Contracts, opened: OpenedTable,
     _drop_staging(con)
     con.execute(f"CREATE TEMP TABLE {STAGING_ISSUES} ({ROW} BIGINT, column_name VARCHAR, rule_id VARCHAR, "
                 "value VARCHAR, action VARCHAR)")
-    rows_read, first, chunks = 0, True, []
+    rows_read, first, cuts, since_cut = 0, True, [], 0
     for table, _is_last in opened.batches():
+        if since_cut >= SLICE_ROWS and table.rows_read:
+            cuts.append(min(part[ROW].min() for part in (table.rows, table.rejected_lines) if part.height))
+            since_cut = 0
         rows_read += table.rows_read
+        since_cut += table.rows_read
         if whole:
             lines = pl.concat([table.rows.select(ROW), table.rejected_lines.select(ROW)]).sort(ROW)
             _append(con, STAGING_ROWS, lines, ROW, create=first)
@@ -241,13 +248,21 @@ def _stage(con, dropped: DroppedFile, contracts: Contracts, opened: OpenedTable,
                 ).cast(issues.schema)])
             rows = pl.concat([result.typed, result.file_inputs], how="horizontal")
             _append(con, STAGING_ROWS, rows, staging_select(extract), create=first)
-            if rows.height:
-                chunks.append((rows[ROW].min(), rows[ROW].max()))
             _append(con, STAGING_ISSUES, issues, _ISSUE_COLUMNS)
             del result, issues, rows
         first = False
         del table  # the next batch is read only once this one is released
-    return rows_read, chunks
+    return rows_read, _slices(cuts)
+
+
+def _slices(cuts: list[int]) -> list[str]:
+    """Predicates on the row number, one a slice, together covering every row once, in file order:
+    below the first cut, from each cut to the next, from the last cut on."""
+    if not cuts:
+        return ["TRUE"]
+    return ([f"{ROW} < {cuts[0]:d}"]
+            + [f"{ROW} >= {low:d} AND {ROW} < {high:d}" for low, high in zip(cuts, cuts[1:])]
+            + [f"{ROW} >= {cuts[-1]:d}"])
 
 
 def _append(con, target: str, frame: pl.DataFrame, select: str, create: bool = False) -> None:
@@ -268,7 +283,7 @@ def _drop_staging(con) -> None:
 
 
 def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes, sha: str, load_id: str,
-                       facts: _ReadFacts, chunks: list[tuple[int, int]], mapping, unknown: list[str], notes: list[str],
+                       facts: _ReadFacts, slices: list[str], mapping, unknown: list[str], notes: list[str],
                        other) -> LoadResult:
     """All batches are staged: run the whole-file rules, then replace the partition in one transaction."""
     extract = dropped.extract
@@ -282,12 +297,12 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
     if mapping.duplicated:
         notes.append("duplicate header(s) ignored: " + ", ".join(redact_identifiers(h) for h in mapping.duplicated))
 
-    quarantined_rows = f"(SELECT {ROW} FROM {STAGING_ISSUES} WHERE action = 'quarantine')"
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {extract.raw_table} WHERE {_partition_where(dropped)[0]}", _partition_where(dropped)[1])
-        for low, high in chunks:  # batch by batch, in file order: DuckDB sorts one batch at a time
-            kept = f"(SELECT * FROM {STAGING_ROWS} WHERE {ROW} BETWEEN {low:d} AND {high:d} AND {ROW} NOT IN {quarantined_rows})"
+        for where in slices:
+            kept = (f"(SELECT * FROM {STAGING_ROWS} WHERE {where} AND {ROW} NOT IN "
+                    f"(SELECT {ROW} FROM {STAGING_ISSUES} WHERE action = 'quarantine' AND {where}))")
             _insert_rows(con, extract, dropped, sha, load_id, hmac_key, kept)
         cross = _cross_file_duplicates(con, extract, load_id)
         if cross.height:
@@ -301,7 +316,7 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
             raise AssertionError(
                 f"{dropped.relative}: row accounting broken: read {facts.rows_read}, loaded {loaded}, quarantined {quarantined}"
             )
-        _write_issues(con, STAGING_ISSUES, dropped, load_id)
+        _write_issues(con, STAGING_ISSUES, dropped, load_id, slices)
         status_zh = f"已入库 {loaded} 行，隔离 {quarantined} 行。"
         status_en = f"Loaded {loaded} rows, quarantined {quarantined}."
         _write_ledger(con, dropped, contracts, sha, load_id, facts, loaded, quarantined, flagged, "loaded",
@@ -394,8 +409,10 @@ def _cross_file_duplicates(con, extract: Extract, load_id: str) -> pl.DataFrame:
     )
 
 
-def _write_issues(con, source: str, dropped: DroppedFile, load_id: str, extra: dict | None = None) -> None:
-    """Findings of `source` (a relation: _row_number, column_name, rule_id, value, action) into the audit tables."""
+def _write_issues(con, source: str, dropped: DroppedFile, load_id: str, slices: list[str] = ("TRUE",),
+                  extra: dict | None = None) -> None:
+    """Findings of `source` (a relation: _row_number, column_name, rule_id, value, action) into the audit
+    tables, slice by slice (`_slices`)."""
     texts = pl.DataFrame(
         {"rule_id": list(RULES), "reason_zh": [v[1] for v in RULES.values()], "reason_en": [v[2] for v in RULES.values()]}
     )
@@ -406,12 +423,13 @@ def _write_issues(con, source: str, dropped: DroppedFile, load_id: str, extra: d
         enriched = f"(SELECT i.*, t.reason_zh, t.reason_en FROM {source} i LEFT JOIN incoming_rule_texts t USING (rule_id))"
         common = ("$load_id, $extract, $department, $period_year::INTEGER, $source_file, "
                   f"{ROW}, column_name, rule_id")
-        con.execute(
-            f"INSERT INTO audit.quarantine SELECT {common}, reason_zh, reason_en, value FROM {enriched} "
-            f"WHERE action = 'quarantine' ORDER BY {ROW}, rule_id", params)
-        con.execute(
-            f"INSERT INTO audit.row_flags SELECT {common}, action, reason_zh, reason_en, value FROM {enriched} "
-            f"WHERE action <> 'quarantine' ORDER BY {ROW}, rule_id", params)
+        for where in slices:
+            con.execute(
+                f"INSERT INTO audit.quarantine SELECT {common}, reason_zh, reason_en, value FROM {enriched} "
+                f"WHERE action = 'quarantine' AND {where} ORDER BY {ROW}, rule_id", params)
+            con.execute(
+                f"INSERT INTO audit.row_flags SELECT {common}, action, reason_zh, reason_en, value FROM {enriched} "
+                f"WHERE action <> 'quarantine' AND {where} ORDER BY {ROW}, rule_id", params)
     finally:
         con.unregister("incoming_rule_texts")
 
@@ -454,7 +472,8 @@ def _record_file_rejection(con, dropped, contracts, sha, load_id, rule_id, zh, e
                       message_zh=zh, message_en=en)
 
 
-def _reject_all_rows(con, dropped, contracts, facts: _ReadFacts, sha, load_id, rule_id, zh, en, value) -> LoadResult:
+def _reject_all_rows(con, dropped, contracts, facts: _ReadFacts, sha, load_id, slices, rule_id, zh, en, value,
+                     ) -> LoadResult:
     """The file is readable but unusable as a whole: every row (staged in STAGING_ROWS) is quarantined,
     the partition is untouched."""
     issues = (f"(SELECT {ROW}, '*' AS column_name, $rule_id AS rule_id, $value AS value, 'quarantine' AS action "
@@ -464,7 +483,7 @@ def _reject_all_rows(con, dropped, contracts, facts: _ReadFacts, sha, load_id, r
     try:
         con.execute("DELETE FROM audit.quarantine WHERE load_id = ?", [load_id])
         con.execute("DELETE FROM audit.file_loads WHERE load_id = ? AND status = 'rejected'", [load_id])
-        _write_issues(con, issues, dropped, load_id, {"rule_id": rule_id, "value": str(value)})
+        _write_issues(con, issues, dropped, load_id, slices, {"rule_id": rule_id, "value": str(value)})
         _write_ledger(con, dropped, contracts, sha, load_id, facts, 0, quarantined, 0, "rejected", zh, en, [rule_id])
         con.execute("COMMIT")
     except BaseException:
