@@ -374,6 +374,8 @@ def file_rule_issues_sql(extract: Extract, staging: str) -> str:
                {_literal(actions["duplicate_key"])}
         FROM ranked WHERE dup_key AND NOT dup_row"""]
     if extract.name == "forms":
+        # In SQL over the staging table too (rather than reading a forms file as one batch): a forms file
+        # streams like any other, and the rule lives in one place.
         queries += _forms_denominator_sql(staging, actions["numerator_exceeds_denominator"])
     return "\nUNION ALL\n".join(queries)
 
