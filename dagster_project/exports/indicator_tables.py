@@ -26,6 +26,7 @@ COLUMNS = [
     ("period_year", "年度 Year"),
     ("area_code", "地区代码 Area code"),
     ("area_name_zh", "地区 Area"),
+    ("area_level_zh", "区划层级 Area level"),
     ("sex_name_zh", "性别 Sex"),
     ("age_group_name_zh", "年龄组 Age group"),
     ("residence_name_zh", "城乡 Residence"),
@@ -40,6 +41,12 @@ COLUMNS = [
     ("target_value", "2025年目标 Target"),
 ]
 
+LEVEL_ZH = {"province": "省", "prefecture": "市州", "county": "县市区", "township": "乡镇街道",
+            "committee": "村（居）委会"}
+# Above this many rows the workbook holds every level but the townships (xlsxwriter writes ~8,000
+# rows a second and a worksheet stops at 1,048,576 rows; a province has millions of township rows):
+# the CSV and Parquet files always hold everything.
+XLSX_MAX_ROWS = 200_000
 UNIT_ZH = {
     "percent": "%", "per_1000": "‰", "per_100k": "1/10万", "per_1000_population": "每千人口",
     "ratio": "比值", "count": "个/人", "years": "岁", "index": "指数",
@@ -47,6 +54,7 @@ UNIT_ZH = {
 
 QUERY = """
 SELECT f.indicator_code, i.name_zh, i.name_en, i.unit, f.period_year, f.area_code, a.name_zh AS area_name_zh,
+       a.level AS area_level,
        s.name_zh AS sex_name_zh, g.name_zh AS age_group_name_zh, r.name_zh AS residence_name_zh,
        f.numerator, f.denominator, f.value, f.ci_lower, f.ci_upper, f.small_numbers_flag,
        i.target_operator, i.target_value
@@ -71,7 +79,10 @@ def protect_small_cells(frame: pl.DataFrame, threshold: int) -> pl.DataFrame:
 def indicator_frame(con: duckdb.DuckDBPyConnection, threshold: int) -> pl.DataFrame:
     frame = con.execute(QUERY).pl()
     frame = protect_small_cells(frame, threshold)
-    frame = frame.with_columns(pl.col("unit").replace_strict(UNIT_ZH, default=pl.col("unit")).alias("unit_zh"))
+    frame = frame.with_columns(
+        pl.col("unit").replace_strict(UNIT_ZH, default=pl.col("unit")).alias("unit_zh"),
+        pl.col("area_level").replace_strict(LEVEL_ZH, default=pl.col("area_level")).alias("area_level_zh"),
+    )
     return frame.select([c for c, _ in COLUMNS]).rename(dict(COLUMNS))
 
 
@@ -85,10 +96,23 @@ def write_indicator_tables(settings: Settings) -> list[Path]:
         con.close()
     csv_path = out_dir / "指标数据_indicator_values.csv"
     xlsx_path = out_dir / "指标数据_indicator_values.xlsx"
+    parquet_path = out_dir / "指标数据_indicator_values.parquet"
     tmp_csv, tmp_xlsx = csv_path.with_suffix(".csv.tmp"), xlsx_path.with_suffix(".xlsx.tmp")
+    tmp_parquet = parquet_path.with_suffix(".parquet.tmp")
     frame.write_csv(tmp_csv, include_bom=True)  # BOM: Excel on Chinese Windows opens UTF-8 correctly
+    frame.write_parquet(tmp_parquet)
+    level = dict(COLUMNS)["area_level_zh"]
+    in_workbook = frame if frame.height <= XLSX_MAX_ROWS else frame.filter(pl.col(level) != LEVEL_ZH["township"])
     with xlsxwriter.Workbook(str(tmp_xlsx)) as workbook:
-        write_sheet(frame, workbook, "指标数据")
+        if in_workbook.height < frame.height:
+            note = workbook.add_worksheet("说明 Note")
+            note.write_string(0, 0, f"本表共 {frame.height:,} 行，超过 {XLSX_MAX_ROWS:,} 行：工作簿不含乡镇街道一级的 "
+                                    f"{frame.height - in_workbook.height:,} 行，完整数据见同目录的 {csv_path.name} 和 {parquet_path.name}。")
+            note.write_string(1, 0, f"The table has {frame.height:,} rows: township rows are left out of this workbook; "
+                                    f"{csv_path.name} and {parquet_path.name} hold every row.")
+            note.set_column(0, 0, 120)
+        write_sheet(in_workbook, workbook, "指标数据")
     tmp_csv.replace(csv_path)
     tmp_xlsx.replace(xlsx_path)
-    return [xlsx_path, csv_path]
+    tmp_parquet.replace(parquet_path)
+    return [xlsx_path, csv_path, parquet_path]
