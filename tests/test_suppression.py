@@ -216,3 +216,35 @@ def test_threshold_comes_from_the_settings(warehouse):
         con.close()
     hidden = [int((p.cells["value_status"] != "published").sum()) for p in (none, four, nine)]
     assert hidden[0] == 0 and hidden[0] < hidden[1] < hidden[2]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_hierarchies_are_protected_as_linked_tables_with_no_recoverable_cell(seed):
+    """Province → prefectures → counties × sex: every cell of a middle level is in three sums, so the
+    hierarchy is protected as linked two-way tables; the whole set of sums still pins no hidden cell."""
+    from dagster_project.exports.provincial_submission import protect_counts
+
+    rng = random.Random(seed)
+    for _ in range(10):
+        children = {"P": [f"F{i}" for i in range(rng.randint(2, 3))]}
+        for f in children["P"]:
+            children[f] = [f"{f}C{j}" for j in range(rng.randint(2, 3))]
+        leaves = [c for f in children["P"] for c in children[f]]
+        measure = {}
+        for leaf in leaves:
+            for sex in ("1", "2"):
+                measure[(leaf, sex)] = rng.choice([0, 1, 2, 3, 5, 8, 20, 60])
+        for parent in [*children["P"], "P"]:
+            for sex in ("1", "2"):
+                measure[(parent, sex)] = sum(measure[(c, sex)] for c in children[parent])
+        areas = ["P", *children["P"], *leaves]
+        for area in areas:
+            measure[(area, "_T")] = measure[(area, "1")] + measure[(area, "2")]
+        status = protect_counts(measure, areas, children, ["2", "1", "_T"], threshold=4)
+        hidden = {k for k, s in status.items() if s != "published"}
+        assert {k for k, v in measure.items() if 1 <= v <= 4} <= hidden
+        equations = [({**{(c, s): 1.0 for c in kids}, (p, s): -1.0}, 0.0)
+                     for p, kids in children.items() for s in ("1", "2", "_T")]
+        equations += [({(a, "1"): 1.0, (a, "2"): 1.0, (a, "_T"): -1.0}, 0.0) for a in areas]
+        ranges = lp_ranges(measure, equations, hidden)
+        assert [k for k, (lo, hi) in ranges.items() if hi - lo < 1e-6] == [], (measure, hidden)

@@ -14,7 +14,8 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
 and `submissions/<year>/LATEST` (plus a `latest` symlink where the file system allows) names the newest
 snapshot. A run whose values, loads and settings are identical to the latest snapshot writes no new one.
 
-Public cells: per indicator, the table area (townships + district) × sex (女/男/合计) at the residence total
+Public cells: per indicator, the table area (every reported level: townships + district, or up to the
+province) × sex (女/男/合计) at the residence total
 and the indicator's defining age group. Counts (numerators, and the denominators a reader could derive from
 a published rate and its numerator) are protected by `suppression.protect`; a rate is suppressed with any of
 its counts. Every string cell of every spreadsheet and CSV is neutralised against formula injection.
@@ -114,50 +115,88 @@ def _is_count_like(ind: dict) -> bool:
     return ind["aggregation"] == "sum" and not ind["derivation"] and ind["unit"] != "years"
 
 
-def _district_and_townships(areas: pl.DataFrame) -> tuple[str, list[str]]:
-    county = areas.filter(pl.col("level") == "county")["area_code"].to_list()
-    if len(county) != 1:
-        raise ValueError(f"expected one reported county, found {county}")
-    district = county[0]
-    townships = areas.filter((pl.col("level") == "township") & (pl.col("parent_code") == district))["area_code"].to_list()
-    return district, townships
+def _children(areas: pl.DataFrame) -> dict[str, list[str]]:
+    """Reported area -> its reported child areas (the hierarchy the public table's sums follow).
+
+    A district warehouse has one county and its townships; a province's has the province, its
+    prefectures, counties and townships: every level is a total of the level below.
+    """
+    reported = set(areas["area_code"].to_list())
+    children: dict[str, list[str]] = {}
+    for row in areas.iter_rows(named=True):
+        parent = row["parent_code"]
+        if parent in reported:
+            children.setdefault(parent, []).append(row["area_code"])
+    return children
 
 
-def _count_table(measure: dict[tuple[str, str], float], district: str, townships: list[str], sexes: list[str],
-                 threshold: int):
-    """Protect one area × sex table of counts; returns {(area, sex): 'primary'|'secondary'|'published'}."""
-    values: dict = {}
-    fixed: set = set()
-    # indicators reported for the district only (some form items) have no township rows and no column sums
-    townships = townships if any(area in townships for area, _ in measure) else []
-    rows = townships + [district]
-    for area in rows:
-        for sex in sexes:
-            values[(area, sex)] = float(measure.get((area, sex)) or 0.0)
-    lines: list[Line] = []
-    # a reader also knows (or must be assumed to know) what sums do not show: persons of unknown sex and
-    # persons outside every township; they enter the lines as fixed cells
-    if townships:
-        for sex in sexes:
-            residual = values[(district, sex)] - sum(values[(t, sex)] for t in townships)
-            values[("~other", sex)] = residual
-            fixed.add(("~other", sex))
-            lines.append(Line(total=(district, sex), members=[(t, sex) for t in townships] + [("~other", sex)]))
-    if set(sexes) == {"1", "2", "_T"}:
-        for area in rows + (["~other"] if townships else []):
-            residual = values[(area, "_T")] - values[(area, "1")] - values[(area, "2")]
-            values[(area, "~unknown")] = residual
-            fixed.add((area, "~unknown"))
-            lines.append(Line(total=(area, "_T"), members=[(area, "2"), (area, "1"), (area, "~unknown")]))
-    table = protect(values, lines, threshold, fixed=fixed)
-    return {key: table.status(key) for key in values if key not in fixed}
+def protect_counts(measure: dict[tuple[str, str], float], areas: list[str], children: dict[str, list[str]],
+                 sexes: list[str], threshold: int):
+    """Protect one area × sex table of counts; returns {(area, sex): 'primary'|'secondary'|'published'}.
+
+    `protect` handles two-way tables (each cell in at most two sums). A hierarchy (province →
+    prefectures → counties → townships) puts a middle area in three: its parent's, its own and its
+    sex total. So it is protected as linked two-way tables, one per area with children (that area and
+    its children × sex), repeated until no table adds a suppression: a cell suppressed in one table
+    is suppressed in every table that holds it (the modular method of τ-ARGUS). A district is one
+    such table.
+    """
+    present = {area for area, _ in measure}
+    # an indicator reported for higher levels only (some form items) has no rows below them and no sums
+    rows = [a for a in areas if a in present]
+    value = {(area, sex): float(measure.get((area, sex)) or 0.0) for area in rows for sex in sexes}
+    tables: list[list[str]] = []  # [parent, *children]
+    in_a_table: set[str] = set()
+    for parent in rows:
+        kids = [c for c in children.get(parent, []) if c in present]
+        if kids:
+            tables.append([parent, *kids])
+            in_a_table.update([parent, *kids])
+    tables += [[a] for a in rows if a not in in_a_table]
+
+    def sub_table(members: list[str]):
+        values = {(a, s): value[(a, s)] for a in members for s in sexes}
+        fixed: set = set()
+        lines: list[Line] = []
+        parent, kids = members[0], members[1:]
+        sheet = list(members)
+        # a reader also knows (or must be assumed to know) what sums do not show: persons of unknown
+        # sex and persons outside every child area; they enter the lines as fixed cells
+        if kids:
+            other = f"~other:{parent}"
+            sheet.append(other)
+            for sex in sexes:
+                values[(other, sex)] = value[(parent, sex)] - sum(value[(c, sex)] for c in kids)
+                fixed.add((other, sex))
+                lines.append(Line(total=(parent, sex), members=[(c, sex) for c in kids] + [(other, sex)]))
+        if set(sexes) == {"1", "2", "_T"}:
+            for area in sheet:
+                values[(area, "~unknown")] = values[(area, "_T")] - values[(area, "1")] - values[(area, "2")]
+                fixed.add((area, "~unknown"))
+                lines.append(Line(total=(area, "_T"), members=[(area, "2"), (area, "1"), (area, "~unknown")]))
+        return values, lines, fixed
+
+    prepared = [sub_table(members) for members in tables]
+    suppressed: set = set()
+    primary: set = set()
+    changed = True
+    while changed:
+        changed = False
+        for values, lines, fixed in prepared:
+            table = protect(values, lines, threshold, fixed=fixed, already_suppressed=suppressed)
+            primary |= table.primary
+            new = table.suppressed - suppressed
+            if new:
+                suppressed |= new
+                changed = True
+    return {key: "primary" if key in primary else "secondary" if key in suppressed else "published" for key in value}
 
 
 def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int) -> ProtectedYear:
     indicators = con.execute(INDICATORS_SQL).pl()
     areas = con.execute(AREAS_SQL).pl()
     cells = con.execute(CELLS_SQL, [year]).pl()
-    district, townships = _district_and_townships(areas)
+    area_codes, children = areas["area_code"].to_list(), _children(areas)
     by_indicator = {code: frame for (code,), frame in cells.partition_by("indicator_code", as_dict=True).items()}
     ind_rows = {r["indicator_code"]: r for r in indicators.iter_rows(named=True)}
     status_rows = []
@@ -171,9 +210,9 @@ def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int) -> P
         num = {(r["area_code"], r["sex"]): r["numerator"] for r in frame.iter_rows(named=True)}
         den = {(r["area_code"], r["sex"]): r["denominator"] for r in frame.iter_rows(named=True)}
         if _is_count_like(ind):
-            num_status = _count_table(num, district, townships, sexes, threshold)
+            num_status = protect_counts(num, area_codes, children, sexes, threshold)
             has_den = any(v is not None for v in den.values()) and ind["unit"] != "count"
-            den_status = _count_table(den, district, townships, sexes, threshold) if has_den else {}
+            den_status = protect_counts(den, area_codes, children, sexes, threshold) if has_den else {}
         else:
             num_status, den_status = {}, {}
         for r in frame.iter_rows(named=True):

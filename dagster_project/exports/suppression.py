@@ -78,10 +78,12 @@ def is_small(value: float | None, threshold: int) -> bool:
 
 
 def protect(values: dict[Key, float], lines: Iterable[Line], threshold: int, fixed: Iterable[Key] = (),
-            close_cycles: bool = True) -> ProtectedTable:
+            close_cycles: bool = True, already_suppressed: Iterable[Key] = ()) -> ProtectedTable:
     """Suppress small counts and enough other cells that none of them can be recovered.
 
     close_cycles=False stops after the line rule (step 2): only for showing why step 3 is needed.
+    already_suppressed: cells another table sharing them had to suppress (hierarchical tables are
+    protected as linked two-way tables); they count as suppressed here and are reported as secondary.
     """
     table = ProtectedTable(values=dict(values), lines=list(lines), fixed=set(fixed))
     for line in table.lines:
@@ -89,7 +91,7 @@ def protect(values: dict[Key, float], lines: Iterable[Line], threshold: int, fix
             if key not in table.values:
                 raise KeyError(f"line refers to unknown cell {key!r}")
     table.primary = {k for k, v in table.values.items() if k not in table.fixed and is_small(v, threshold)}
-    suppressed = set(table.primary)
+    suppressed = set(table.primary) | (set(already_suppressed) & set(table.values))
     while True:
         _apply_line_rule(table, suppressed)
         if not close_cycles or not _close_one_bridge(table, suppressed):
