@@ -54,7 +54,7 @@ def test_benchmark_runs_both_engines_and_prints_the_ratio_last(smoke):
             assert stage in STAGES
             assert figures["wall"] >= 0 and figures["peak"] > 0, (engine, stage, figures)
         # the printed table: one line per stage with wall time, CPU time, rows/s and peak memory
-        printed = [line for line in lines if line.startswith(engine)]
+        printed = [line for line in lines if line.split()[0] == engine]
         assert {line.split()[1] for line in printed} >= {"ingest", "gate", "dbt", "exports", "total"}
         assert all(re.search(r"\d+(\.\d+)? (MiB|GiB)$", line) for line in printed), printed
     assert report["pipeline"]["status"] == "SUCCESS" and not report["pipeline"]["failed_steps"]
