@@ -182,6 +182,12 @@ def hierarchy_vars(areas: list[dict[str, str]]) -> tuple[str, list[str]]:
     return top, levels
 
 
+def dbt_command() -> str:
+    """dbt of this interpreter's virtualenv, else the one on PATH."""
+    dbt = Path(PYTHON).with_name("dbt")
+    return str(dbt) if dbt.exists() else "dbt"
+
+
 def prepare_project(areas_csv: Path | None, workdir: Path) -> tuple[Path, str]:
     """The project to run: this one, or a copy pointed at another areas code list."""
     seed = ROOT / "dbt" / "seeds" / "areas.csv"
@@ -208,8 +214,7 @@ def prepare_project(areas_csv: Path | None, workdir: Path) -> tuple[Path, str]:
         lines.append(line)
     yml.write_text("\n".join(lines) + "\n", encoding="utf-8")
     (workdir / "parse").mkdir(parents=True, exist_ok=True)
-    dbt = Path(PYTHON).with_name("dbt")
-    subprocess.run([str(dbt) if dbt.exists() else "dbt", "parse", "--project-dir", "dbt", "--profiles-dir", "dbt", "--quiet"],
+    subprocess.run([dbt_command(), "parse", "--project-dir", "dbt", "--profiles-dir", "dbt", "--quiet"],
                    cwd=project, check=True,
                    # the file's stem is dbt's catalog name, baked into the manifest: it must be "work"
                    env={**os.environ, "MONITOR_WORK_DB": str(workdir / "parse" / "work.duckdb")})
@@ -321,8 +326,7 @@ def compile_dbt(project: Path, workdir: Path) -> Path:
     target = workdir / "duckdb" / "compile"
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
-    dbt = Path(PYTHON).with_name("dbt")
-    subprocess.run([str(dbt) if dbt.exists() else "dbt", "compile", "--project-dir", "dbt", "--profiles-dir", "dbt",
+    subprocess.run([dbt_command(), "compile", "--project-dir", "dbt", "--profiles-dir", "dbt",
                     "--target-path", str(target), "--log-path", str(target), "--quiet",
                     "--select", "resource_type:model resource_type:test resource_type:seed"],
                    cwd=project, check=True, stdout=subprocess.DEVNULL,

@@ -500,9 +500,8 @@ def _period_frame(con, suite: Suite, table_sql: str, columns: set[str], period_y
 
 
 def _row_batches(con, table_sql: str, columns: list[str], where: str, params: list, key: list[str],
-                 batch_rows: int) -> Iterator[pd.DataFrame]:
-    """The (filtered) table as pandas frames of about `batch_rows` rows; equal keys share a frame."""
-    n = con.execute(f"SELECT count(*) FROM {table_sql} {where}", params).fetchone()[0]
+                 batch_rows: int, n: int) -> Iterator[pd.DataFrame]:
+    """The (filtered) table of `n` rows as pandas frames of about `batch_rows` rows; equal keys share a frame."""
     order = [c for c in LOCATION_COLUMNS if c in columns]
     order_sql = ", ".join(_q(c) for c in order)
     k = max(1, math.ceil(n / batch_rows))
@@ -627,13 +626,13 @@ def _rule_groups(suite: Suite, columns: set[str]) -> list[tuple[str, str, list[s
 
 
 def _validate_large(con, suite: Suite, table_sql: str, columns: list[str], where: str, where_params: list,
-                    params: dict[str, Any], accumulators: dict[str, "_Accumulator"], batch_rows: int) -> int:
+                    params: dict[str, Any], accumulators: dict[str, "_Accumulator"], batch_rows: int, n: int) -> int:
     """Validate the `rows` rules of a table larger than one batch, group by group; returns the GX validations."""
     validations = 0
     location = [c for c in LOCATION_COLUMNS if c in columns]
     loc_sql = ", ".join(_q(c) for c in location)
 
-    def run(kind: str, group: str, rules: list[dict[str, Any]], frame: pd.DataFrame, weights=None) -> None:
+    def run(group: str, rules: list[dict[str, Any]], frame: pd.DataFrame, weights=None) -> None:
         nonlocal validations
         validations += 1
         for evr in _validate_frame(suite, "rows", frame, params, [], rules, group, complete=weights is not None):
@@ -641,18 +640,18 @@ def _validate_large(con, suite: Suite, table_sql: str, columns: list[str], where
 
     for kind, group, needed, rules in _rule_groups(suite, set(columns)):
         if kind == "table":
-            run(kind, group, rules, con.execute(f"SELECT * FROM {table_sql} LIMIT 0").df())
+            run(group, rules, con.execute(f"SELECT * FROM {table_sql} LIMIT 0").df())
         elif kind == "unique":
             read = [c for c in dict.fromkeys([*needed, *location]) if c in columns]
-            for frame in _row_batches(con, table_sql, read, where, where_params, needed, batch_rows):
-                run(kind, group, rules, frame)
+            for frame in _row_batches(con, table_sql, read, where, where_params, needed, batch_rows, n):
+                run(group, rules, frame)
         elif kind == "rows":
             read = list(dict.fromkeys([*needed, *location]))
             sql = (f"SELECT {', '.join(_q(c) for c in read)} FROM {table_sql} {where}"
                    + (f" ORDER BY {loc_sql}" if location else ""))
             for rb in _arrow_reader(con.execute(sql, where_params), batch_rows):
                 if rb.num_rows:
-                    run(kind, group, rules, rb.to_pandas())
+                    run(group, rules, rb.to_pandas())
         else:  # distinct values (of one column, or with its condition column), the rows holding each, one location
             grouped = ", ".join(_q(c) for c in needed)
             first = (f", arg_min({_q('_source_file')}, {_q('_row_number')}) AS {_q('_source_file')}, "
@@ -663,7 +662,7 @@ def _validate_large(con, suite: Suite, table_sql: str, columns: list[str], where
                 if rb.num_rows:
                     frame = rb.to_pandas()
                     weights = frame.pop("__rows").to_numpy(dtype=np.int64)
-                    run(kind, group, rules, frame, weights)
+                    run(group, rules, frame, weights)
     return validations
 
 
@@ -714,7 +713,7 @@ def validate_extract(
         where, where_params = _period_filter(suite.period_column, years, column_set)
         n = con.execute(f"SELECT count(*) FROM {table_sql} {where}", where_params).fetchone()[0]
         if n <= batch_rows:  # one frame, every row rule in one validation
-            for frame in _row_batches(con, table_sql, columns, where, where_params, [], batch_rows):
+            for frame in _row_batches(con, table_sql, columns, where, where_params, [], batch_rows, n):
                 outcome.batches += 1
                 outcome.rows_validated += len(frame)
                 for evr in _validate_frame(suite, "rows", frame, params, []):
@@ -722,7 +721,7 @@ def validate_extract(
         else:
             outcome.rows_validated = n
             outcome.batches = _validate_large(con, suite, table_sql, columns, where, where_params, params,
-                                              accumulators, batch_rows)
+                                              accumulators, batch_rows, n)
         if suite.in_scope("period"):
             summary = _period_frame(con, suite, table_sql, column_set, years)
             for evr in _validate_frame(suite, "period", summary, params, ["period"]):
