@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from dagster_project.config import get_settings
@@ -33,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--extracts", help=f"comma-separated subset of: {', '.join(EXTRACT_ORDER)}")
     p.add_argument("--sample", action="store_true",
                    help=f"the committed sample: scale {SAMPLE_SCALE}, default seed and years, with defects")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="worker processes writing files in parallel (default: the number of CPUs, %(default)s); "
+                        "the output does not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
@@ -53,5 +57,6 @@ def main(argv: list[str] | None = None) -> int:
         areas=args.areas,
         extracts=[e.strip() for e in args.extracts.split(",")] if args.extracts else None,
         quiet=args.quiet,
+        jobs=max(1, args.jobs),
     )
     return main_generate(options)

@@ -32,6 +32,7 @@ class Options:
     areas: Path | None = None
     extracts: list[str] | None = None     # None = all
     quiet: bool = False
+    jobs: int = 1                         # worker processes; the files do not depend on it
 
     @property
     def manifest_path(self) -> Path:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 import polars as pl
@@ -119,6 +121,66 @@ def build_world(options: Options) -> World:
                  options.seed, options.scale, years)
 
 
+PRODUCERS = {
+    "population": population.produce,
+    "births": health.births,
+    "deaths": health.deaths,
+    "child_health": health.child_health,
+    "cancer_screening": health.cancer_screening,
+    "committee_members": civil_affairs.committee_members,
+    "social_assistance": civil_affairs.social_assistance,
+    "cases": justice.cases,
+    "legal_aid": justice.legal_aid,
+}
+
+Task = tuple[str, Callable[[], list[dict]]]
+
+
+def _parts_dir(options: Options) -> Path:
+    return options.manifest_path.parent / ".defect_parts"
+
+
+def _write_file(world: World, options: Options, extract_name: str, year: int | None, stem: str,
+                chunks: Callable[[], Iterable[pl.DataFrame]], source_department: str | None = None,
+                with_defects: bool = True) -> list[dict]:
+    extract = world.contracts.extracts[extract_name]
+    residents = world.demo.pop(year if year is not None else world.years[-1]).sum()
+    expected = int(residents * ROWS_PER_RESIDENT.get(extract_name, 1.0))
+    writer = FileWriter(world, options, extract, year, stem, expected, _parts_dir(options), source_department,
+                        with_defects)
+    for chunk in chunks():
+        writer.write(chunk)
+    return [writer.close(options.quiet)]
+
+
+def plan_tasks(world: World, options: Options) -> list[Task]:
+    """One task per output file (students and the health survey share one pass, so one task).
+
+    Every file draws only from its own seeded streams, so the files are identical whatever the number of
+    jobs; worker processes rebuild the same plan from the options and run tasks by position.
+    """
+    tasks: list[Task] = []
+    for year in world.years:
+        for name in EXTRACT_ORDER:
+            if name == "students" and (options.wants("students") or options.wants("student_health")):
+                tasks.append((f"education {year}", partial(_education_year, world, options, year)))
+            elif name == "forms" and options.wants("forms"):
+                for department in forms.departments():
+                    tasks.append((f"forms {department} {year}", partial(
+                        _write_file, world, options, "forms", year, f"{department}_{year}",
+                        partial(forms.produce, world, year, department), department)))
+            elif name in PRODUCERS and options.wants(name):
+                tasks.append((f"{name} {year}", partial(
+                    _write_file, world, options, name, year, f"{name}_{year}", partial(PRODUCERS[name], world, year))))
+    if options.wants("grade_history"):
+        history_from = min(education.HISTORY_FROM, world.years[0] - 11)
+        # The consolidation rate needs exact counts: no defects in this small aggregate.
+        tasks.append(("grade history", partial(
+            _write_file, world, options, "grade_history", None, "grade_history",
+            partial(_lazy, education.grade_history, world, history_from, world.years[-1]), with_defects=False)))
+    return tasks
+
+
 def generate(options: Options) -> Path:
     """Write every extract and the manifest; returns the manifest's path."""
     started = time.perf_counter()
@@ -133,49 +195,11 @@ def generate(options: Options) -> Path:
         f"({total:,} residents at the end of {world.years[-1]}), years {world.years[0]}–{world.years[-1]}, "
         f"seed {options.seed}, {'clean' if options.clean else f'defects x{options.defect_rate:g}'}  → {options.out}")
     contracts = world.contracts
-    files: list[dict] = []
-    parts = options.manifest_path.parent / ".defect_parts"
+    parts = _parts_dir(options)
     shutil.rmtree(parts, ignore_errors=True)
     parts.mkdir(parents=True)
-
-    def run(extract_name: str, year: int | None, chunks: Iterable[pl.DataFrame], stem: str,
-            source_department: str | None = None, with_defects: bool = True) -> None:
-        extract = contracts.extracts[extract_name]
-        residents = world.demo.pop(year if year is not None else world.years[-1]).sum()
-        expected = int(residents * ROWS_PER_RESIDENT.get(extract_name, 1.0))
-        writer = FileWriter(world, options, extract, year, stem, expected, parts, source_department, with_defects)
-        for chunk in chunks:
-            writer.write(chunk)
-        files.append(writer.close(options.quiet))
-
-    producers = {
-        "population": population.produce,
-        "births": health.births,
-        "deaths": health.deaths,
-        "child_health": health.child_health,
-        "cancer_screening": health.cancer_screening,
-        "committee_members": civil_affairs.committee_members,
-        "social_assistance": civil_affairs.social_assistance,
-        "cases": justice.cases,
-        "legal_aid": justice.legal_aid,
-    }
-    for year in world.years:
-        say(f"year {year}")
-        for name in EXTRACT_ORDER:
-            if not options.wants(name) or name in ("students", "student_health", "grade_history", "forms"):
-                if name == "students" and (options.wants("students") or options.wants("student_health")):
-                    _education_year(world, options, year, files, parts)
-                if name == "forms" and options.wants("forms"):
-                    for department in forms.departments():
-                        run("forms", year, forms.produce(world, year, department), f"{department}_{year}", department)
-                continue
-            run(name, year, producers[name](world, year), f"{name}_{year}")
-    if options.wants("grade_history"):
-        history_from = min(education.HISTORY_FROM, world.years[0] - 11)
-        say("grade history")
-        # The consolidation rate needs exact counts: no defects in this small aggregate.
-        run("grade_history", None, _lazy(education.grade_history, world, history_from, world.years[-1]),
-            "grade_history", with_defects=False)
+    tasks = plan_tasks(world, options)
+    files: list[dict] = [record for records in _run_tasks(tasks, options, say) for record in records]
 
     files.sort(key=lambda f: f["path"])
     opts = {
@@ -203,18 +227,54 @@ def _lazy(function, *args):
     yield function(*args)
 
 
-def _education_year(world: World, options: Options, year: int, files: list, parts: Path) -> None:
+# Worker processes are spawned, not forked: polars' thread pool does not survive a fork. Each worker
+# rebuilds the world and the task plan once, and receives only task positions; file records come back.
+_WORKER_TASKS: list[Task] = []
+
+
+def _start_worker(options: Options) -> None:
+    global _WORKER_TASKS
+    _WORKER_TASKS = plan_tasks(build_world(options), options)
+
+
+def _run_task(index: int) -> list[dict]:
+    return _WORKER_TASKS[index][1]()
+
+
+def _run_tasks(tasks: list[Task], options: Options, say) -> list[list[dict]]:
+    """Run the file tasks, in worker processes when jobs > 1; results come back in task order."""
+    jobs = max(1, min(options.jobs, len(tasks)))
+    if jobs == 1:
+        return [task() for _, task in tasks]
+    say(f"{len(tasks)} files in {jobs} worker processes")
+    # Largest files first, so that no long task starts last and runs alone.
+    order = sorted(range(len(tasks)), key=lambda i: _task_weight(tasks[i][0]), reverse=True)
+    with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(options,)) as pool:
+        results = dict(zip(order, pool.imap(_run_task, order, chunksize=1)))
+    return [results[i] for i in range(len(tasks))]
+
+
+def _task_weight(label: str) -> int:
+    """Rough relative cost of a task, for scheduling only."""
+    for prefix, weight in (("education", 10), ("grade history", 6), ("cancer_screening", 5), ("child_health", 5),
+                           ("social_assistance", 3), ("births", 2)):
+        if label.startswith(prefix):
+            return weight
+    return 1
+
+
+def _education_year(world: World, options: Options, year: int) -> list[dict]:
     """Students and the health survey come from one pass over the children of each township."""
     contracts = world.contracts
     writers = {}
     for name in ("students", "student_health"):
         if options.wants(name):
-            writers[name] = FileWriter(world, options, contracts.extracts[name], year, f"{name}_{year}", 10**9, parts)
+            writers[name] = FileWriter(world, options, contracts.extracts[name], year, f"{name}_{year}", 10**9,
+                                       _parts_dir(options))
     for name, chunk in education.produce(world, year):
         if name in writers:
             writers[name].write(chunk)
-    for writer in writers.values():
-        files.append(writer.close(options.quiet))
+    return [writer.close(options.quiet) for writer in writers.values()]
 
 
 def main_generate(options: Options) -> int:
