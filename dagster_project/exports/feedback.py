@@ -41,6 +41,24 @@ WHERE t.department = ? AND t.period_year IS NOT DISTINCT FROM ?
 ORDER BY t.source_file, t.row_number, t.rule_id
 """
 
+# Counts per file, rule and column: at province scale the row lists are long, and the clerk fixes
+# causes (one rule in one column), not rows.
+BY_RULE_SQL = """
+SELECT q.kind AS "类型 Kind", t.source_file AS "文件 File", t.rule_id AS "规则 Rule", t.column_name AS "列 Column",
+       any_value(t.reason_zh) AS "问题及修改建议", any_value(t.reason_en) AS "Problem", count(*) AS "行数 Rows",
+       min(t.row_number) AS "首行 First row"
+FROM (SELECT 'quarantined' AS tbl, * FROM audit.quarantine UNION ALL BY NAME SELECT 'flagged' AS tbl, * FROM audit.row_flags) t
+JOIN audit.file_loads f ON f.load_id = t.load_id AND (f.is_current OR f.status = 'rejected')
+JOIN (VALUES ('quarantined', '隔离 quarantined'), ('flagged', '提示 flagged')) q(tbl, kind) ON q.tbl = t.tbl
+WHERE t.department = ? AND t.period_year IS NOT DISTINCT FROM ?
+GROUP BY ALL
+ORDER BY 1 DESC, "行数 Rows" DESC, 2, 3, 4
+"""
+
+# A workbook lists at most this many rows per sheet; beyond it the full list goes to a CSV beside it
+# (a province's health department can have hundreds of thousands of flagged rows a year).
+WORKBOOK_MAX_ROWS = 50_000
+
 FINDINGS_TABLE = "main_marts.fct_validation_findings"
 
 FINDINGS_SQL = f"""
@@ -90,6 +108,21 @@ def _findings_note(con) -> str | None:
     return None
 
 
+def _capped(frame: pl.DataFrame, csv_path: Path, written: list[Path]) -> tuple[pl.DataFrame, str | None]:
+    """The rows for the workbook, and a note when the full list went to `csv_path` instead."""
+    if frame.height <= WORKBOOK_MAX_ROWS:
+        csv_path.unlink(missing_ok=True)        # a list from an earlier, longer run
+        return frame, None
+    tmp = csv_path.with_suffix(".csv.tmp")
+    frame.write_csv(tmp, include_bom=True)      # BOM: Excel on Chinese Windows opens UTF-8 correctly
+    tmp.replace(csv_path)
+    written.append(csv_path)
+    note = (f"本表共 {frame.height:,} 行，工作簿只列出前 {WORKBOOK_MAX_ROWS:,} 行；完整清单见同目录的 {csv_path.name}，"
+            f"按规则汇总见“按规则汇总 By rule”表。/ {frame.height:,} rows: the workbook lists the first "
+            f"{WORKBOOK_MAX_ROWS:,}; {csv_path.name} holds every row.")
+    return frame.head(WORKBOOK_MAX_ROWS), note
+
+
 def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> list[Path]:
     out_dir = settings.exports_dir / "feedback"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -105,21 +138,30 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
         periods = con.execute(f"SELECT * FROM ({periods_sql}) ORDER BY 1, 2 NULLS FIRST").fetchall()
         note = _findings_note(con) if findings else None
         for department, year in periods:
+            path = out_dir / f"{department}_{year if year is not None else 'all'}.xlsx"
+            notes: dict[str, str] = {}
             sheets = {
                 "概要 Summary": _frame(con, SUMMARY_SQL, [department, year]),
-                "隔离行 Quarantined": _frame(con, ROWS_SQL.format(table="audit.quarantine"), [department, year]),
-                "提示 Flags": _frame(con, ROWS_SQL.format(table="audit.row_flags"), [department, year]),
-                FINDINGS_SHEET: _frame(con, FINDINGS_SQL, [department, year]) if findings else NO_FINDINGS_NOTE,
+                "按规则汇总 By rule": _frame(con, BY_RULE_SQL, [department, year]),
             }
-            path = out_dir / f"{department}_{year if year is not None else 'all'}.xlsx"
+            for sheet_name, table, suffix in (("隔离行 Quarantined", "audit.quarantine", "quarantined"),
+                                              ("提示 Flags", "audit.row_flags", "flags")):
+                frame, capped = _capped(_frame(con, ROWS_SQL.format(table=table), [department, year]),
+                                        path.with_name(f"{path.stem}_{suffix}.csv"), written)
+                sheets[sheet_name] = frame
+                if capped:
+                    notes[sheet_name] = capped
+            sheets[FINDINGS_SHEET] = _frame(con, FINDINGS_SQL, [department, year]) if findings else NO_FINDINGS_NOTE
+            if note:
+                notes[FINDINGS_SHEET] = note
             tmp = path.with_suffix(".xlsx.tmp")
             import xlsxwriter
 
             with xlsxwriter.Workbook(str(tmp)) as workbook:
                 for name, frame in sheets.items():
-                    if name == FINDINGS_SHEET and note:
+                    if name in notes:
                         sheet = workbook.add_worksheet(name[:31])
-                        sheet.write(0, 0, note)
+                        sheet.write(0, 0, notes[name])
                         write_sheet(frame, workbook, sheet, position="A3", freeze_panes=(3, 0))
                     else:
                         write_sheet(frame, workbook, name[:31])
