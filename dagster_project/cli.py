@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from dagster_project import database
 from dagster_project.config import ConfigurationError, get_settings
 
 RECENT_ALERTS = 5
@@ -97,7 +98,7 @@ def _ledger_rows(settings) -> tuple[list[tuple], str] | None:
     )
     if settings.work_db.exists():
         try:
-            con = duckdb.connect(str(settings.work_db), read_only=True)
+            con = database.connect(str(settings.work_db), read_only=True)
         except duckdb.IOException:
             con = None  # a run is writing it
         if con is not None:

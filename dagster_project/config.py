@@ -113,7 +113,27 @@ def export_dbt_env(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # dbt may be the first to open the database
     os.environ["MONITOR_WORK_DB"] = str(settings.work_db)
+    os.environ["MONITOR_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
     # The dbt models run in several Dagster steps (see assets/dbt.py): a test runs in a step only
     # when all the models it reads are built there ("cautious"), never before its inputs exist.
     # Tests that span steps still run in the full `dbt build` of the test suite.
     os.environ.setdefault("DBT_INDIRECT_SELECTION", "cautious")
+
+
+# DuckDB's own default (80% of RAM) would let one province-sized aggregation take the whole machine;
+# above the limit DuckDB spills to disk instead. A share of RAM, capped, keeps room for Python and
+# the spreadsheet writers.
+DEFAULT_DUCKDB_MEMORY_SHARE = 0.4
+DEFAULT_DUCKDB_MEMORY_CAP = 8 * 2**30
+
+
+def duckdb_memory_limit() -> str:
+    """MONITOR_DUCKDB_MEMORY_LIMIT (e.g. `6GB`), or 40% of RAM capped at 8 GiB."""
+    value = os.environ.get("MONITOR_DUCKDB_MEMORY_LIMIT", "").strip()
+    if value:
+        return value
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 16 * 2**30
+    return f"{min(DEFAULT_DUCKDB_MEMORY_CAP, int(ram * DEFAULT_DUCKDB_MEMORY_SHARE)) // 2**20}MiB"

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import database
 from dagster_project.config import Settings
 
 # schema in work.duckdb -> schema in monitoring.duckdb
@@ -180,7 +181,7 @@ def publish(settings: Settings, run_id: str = "") -> dict:
     tmp_wal = Path(f"{tmp}.wal")
     copied: dict[str, int] = {}
     try:
-        con = duckdb.connect(str(tmp))
+        con = database.connect(tmp)
         try:
             con.execute(f"ATTACH {_sql_literal(str(settings.work_db))} AS work (READ_ONLY)")
             tables = _tables_to_publish(con)

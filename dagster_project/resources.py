@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import duckdb
 from dagster import ConfigurableResource
 
+from dagster_project import database
 from dagster_project.config import get_settings
 from dagster_project.ingest.audit_tables import ensure_schema
 
@@ -23,7 +24,7 @@ class WarehouseResource(ConfigurableResource):
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         path = self.path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(path))
+        con = database.connect(str(path))
         try:
             ensure_schema(con)
             yield con

@@ -43,6 +43,7 @@ from typing import Any
 from dagster import AssetExecutionContext, AssetKey, AssetObservation, AssetsDefinition, ConfigurableResource, Failure, Output
 from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 
+from dagster_project import database
 from dagster_project.config import DBT_PROJECT_DIR, export_dbt_env, get_settings
 from dagster_project.contracts import load_contracts
 
@@ -297,7 +298,7 @@ def _unchanged_seeds(fingerprints: dict[str, str], manifest_json: dict) -> set[s
         return set()
     relations = {n["name"]: (n["schema"], n.get("alias") or n["name"])
                  for n in manifest_json["nodes"].values() if n["resource_type"] == "seed"}
-    con = duckdb.connect(str(path))
+    con = database.connect(str(path))
     try:
         exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'dbt_state' "
                              "AND table_name = 'seed_fingerprints'").fetchone()[0]
@@ -326,7 +327,7 @@ def _record_seeds(fingerprints: dict[str, str], built: set[str], manifest_json: 
 
     relations = {n["name"]: (n["schema"], n.get("alias") or n["name"])
                  for n in manifest_json["nodes"].values() if n["resource_type"] == "seed"}
-    con = duckdb.connect(str(get_settings().work_db))
+    con = database.connect(str(get_settings().work_db))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS dbt_state")
         con.execute(f"CREATE TABLE IF NOT EXISTS {SEED_STATE_TABLE} (seed_name VARCHAR PRIMARY KEY, "
@@ -347,7 +348,7 @@ def _forget_seeds(names: set[str]) -> None:
     path = get_settings().work_db
     if not names or not path.exists():
         return
-    con = duckdb.connect(str(path))
+    con = database.connect(str(path))
     try:
         con.execute("CREATE SCHEMA IF NOT EXISTS dbt_state")
         con.execute(f"CREATE TABLE IF NOT EXISTS {SEED_STATE_TABLE} (seed_name VARCHAR PRIMARY KEY, "

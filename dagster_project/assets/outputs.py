@@ -1,6 +1,7 @@
 """What leaves the warehouse: the analysts' database and the export files."""
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from dagster_project import database
 from dagster_project.assets.dbt import build_dbt_assets
 from dagster_project.config import get_settings
 from dagster_project.contracts import load_contracts
@@ -122,7 +123,7 @@ def submission_diff(context: AssetExecutionContext) -> MaterializeResult:
     from dagster_project.exports.provincial_submission import latest_year
 
     settings = get_settings()
-    con = duckdb.connect(str(settings.work_db), read_only=True)
+    con = database.connect(str(settings.work_db), read_only=True)
     try:
         year = latest_year(con)
     finally:

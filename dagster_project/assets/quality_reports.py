@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from dagster_project import database
 from dagster_project.config import get_settings
 from dagster_project.exports.feedback import write_feedback_files
 
@@ -28,7 +29,7 @@ RUN_LAST = {"dagster/priority": "-100"}
 
 
 def _read_only(path: Path) -> duckdb.DuckDBPyConnection | None:
-    return duckdb.connect(str(path), read_only=True) if path.exists() else None
+    return database.connect(str(path), read_only=True) if path.exists() else None
 
 
 @asset(

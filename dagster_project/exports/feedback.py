@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from dagster_project import database
 from dagster_project.config import Settings
 from dagster_project.exports.spreadsheet_safety import neutralise_frame
 from dagster_project.exports.worksheets import write_sheet
@@ -127,7 +128,7 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
     out_dir = settings.exports_dir / "feedback"
     out_dir.mkdir(parents=True, exist_ok=True)
     own = con is None
-    con = con or duckdb.connect(str(settings.work_db), read_only=True)
+    con = con or database.connect(str(settings.work_db), read_only=True)
     written = []
     try:
         findings = _has_findings_table(con)

@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 import xlsxwriter
 
+from dagster_project import database
 from dagster_project.config import Settings
 from dagster_project.exports.spreadsheet_safety import neutralise_frame
 from dagster_project.exports.worksheets import write_sheet
@@ -89,7 +90,7 @@ def indicator_frame(con: duckdb.DuckDBPyConnection, threshold: int) -> pl.DataFr
 def write_indicator_tables(settings: Settings) -> list[Path]:
     out_dir = settings.exports_dir / "indicators"
     out_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(settings.work_db), read_only=True)
+    con = database.connect(str(settings.work_db), read_only=True)
     try:
         frame = neutralise_frame(indicator_frame(con, settings.small_cell_threshold))
     finally:

@@ -35,6 +35,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from dagster_project import database
 from dagster_project.config import Settings
 from dagster_project.exports.spreadsheet_safety import neutralise_frame
 from dagster_project.exports.suppression import Line, protect
@@ -501,7 +502,7 @@ def _set_latest(year_dir: Path, name: str) -> None:
 def write_submission(settings: Settings, year: int | None = None, con: duckdb.DuckDBPyConnection | None = None,
                      now: dt.datetime | None = None) -> SubmissionResult:
     own = con is None
-    con = con or duckdb.connect(str(settings.work_db), read_only=True)
+    con = con or database.connect(str(settings.work_db), read_only=True)
     try:
         year = year or latest_year(con)
         if year is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 
+from dagster_project import database
 from dagster_project.config import Settings
 
 
@@ -24,7 +25,7 @@ def write_annual_report(settings: Settings, year: int | None = None, con: duckdb
     from dagster_project.report.render import render_report
 
     own = con is None
-    con = con or duckdb.connect(str(settings.work_db), read_only=True)
+    con = con or database.connect(str(settings.work_db), read_only=True)
     try:
         years = available_years(con)
         if not years:

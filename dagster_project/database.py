@@ -1,0 +1,20 @@
+"""Opening the working database: the one place that applies the pipeline's DuckDB settings."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from dagster_project.config import duckdb_memory_limit
+
+
+def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection to a pipeline database, with the memory limit applied.
+
+    The limit is SET after connecting rather than passed as connect-time config: DuckDB refuses a
+    second in-process connection whose config differs from the open instance's (dbt's adapter opens
+    its own), while SET changes the shared instance's limit whoever opened it.
+    """
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+    return con
