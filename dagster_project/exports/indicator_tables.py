@@ -58,9 +58,12 @@ SELECT f.indicator_code, i.name_zh, i.name_en, i.unit, f.period_year, f.area_cod
        a.level AS area_level,
        s.name_zh AS sex_name_zh, g.name_zh AS age_group_name_zh, r.name_zh AS residence_name_zh,
        f.numerator, f.denominator, f.value, f.ci_lower, f.ci_upper, f.small_numbers_flag,
-       i.target_operator, i.target_value
+       i.target_operator, coalesce(t.target_value, i.target_value) AS target_value
 FROM main_marts.fct_indicator_values f
 JOIN main_marts.dim_indicator i USING (indicator_code)
+-- the area's own target where seed area_targets sets one for it or its level (constant over years and sexes)
+LEFT JOIN (SELECT DISTINCT indicator_code, area_code, target_value FROM main_marts.fct_target_attainment) t
+       ON t.indicator_code = f.indicator_code AND t.area_code = f.area_code
 LEFT JOIN main_marts.dim_area a ON a.area_code = f.area_code
 LEFT JOIN main_marts.dim_sex s ON s.sex_code = f.sex
 LEFT JOIN main_marts.dim_age_group g ON g.age_group_code = f.age_group_code

@@ -129,7 +129,10 @@ assembled as (
     select
         s.indicator_code, s.period_year as as_of_year, s.area_code, s.area_level, s.sex, s.age_group_code,
         i.unit, s.value, s.small_numbers_flag, s.incomplete_data_flag,
-        i.target_operator, i.target_value, i.target_tolerance, i.target_year, i.higher_is_better,
+        i.target_operator, i.target_year, i.higher_is_better,
+        -- the area's target value (seed area_targets) where it has one, as fct_target_attainment assessed it
+        coalesce(ta.target_value, i.target_value) as target_value,
+        coalesce(ta.target_tolerance, i.target_tolerance) as target_tolerance,
         ta.effective_target, ta.met, ta.assessment,
         tr.n_years, tr.first_year,
         tr.n_years >= r.trend_min_years and tr.sxx > 0 as has_trend,

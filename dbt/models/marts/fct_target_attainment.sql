@@ -10,6 +10,8 @@
 --   increase / decrease     value above / below the baseline; not assessable up to the baseline year
 -- Baseline: the measured value in baseline_year for the same area and sex; if missing, the plan's published
 -- baseline for the district.
+-- Target value and tolerance: the area's own, its level's, else the catalogue's (int_area_targets_resolved,
+-- seed area_targets); target_source says which.
 with indicators as (
     select
         *,
@@ -22,10 +24,15 @@ vals as (
     select * from {{ ref('fct_indicator_values') }} where residence = '_T'
 ),
 current_values as (
-    select i.*, v.period_year, v.area_code, v.area_level, v.value, v.small_numbers_flag, v.incomplete_data_flag
+    select
+        i.* replace (t.target_value as target_value, t.target_tolerance as target_tolerance),
+        t.target_source, t.target_source_zh,
+        v.period_year, v.area_code, v.area_level, v.value, v.small_numbers_flag, v.incomplete_data_flag
     from indicators as i
     inner join vals as v
         on v.indicator_code = i.indicator_code and v.sex = i.assessed_sex and v.age_group_code = i.age_group_code
+    inner join {{ ref('int_area_targets_resolved') }} as t
+        on t.indicator_code = i.indicator_code and t.area_code = v.area_code
 ),
 with_references as (
     select
@@ -99,6 +106,8 @@ select
     cast(target_operator as varchar) as target_operator,
     cast(target_value as double) as target_value,
     cast(target_tolerance as double) as target_tolerance,
+    cast(target_source as varchar) as target_source,
+    cast(target_source_zh as varchar) as target_source_zh,
     cast(target_reference_indicator as varchar) as target_reference_indicator,
     cast(round(effective_target, 6) as double) as effective_target,
     cast(target_year as integer) as target_year,
