@@ -45,6 +45,7 @@ def test_benchmark_runs_both_engines_and_prints_the_ratio_last(smoke):
     assert match, lines[-1]
     assert "generate: reused the extracts already in the workdir" in lines
     assert any(line.startswith("(pipeline: figures of the run of ") for line in lines)
+    assert any(line.startswith("(generated ") and line.endswith("MiB)") for line in lines)
     report = json.loads((workdir / "benchmark.json").read_text(encoding="utf-8"))
     assert float(match.group(1)) == pytest.approx(report["ratio"], abs=0.006)
     pipeline_total = report["pipeline"]["end"] - report["pipeline"]["start"]
