@@ -359,6 +359,7 @@ def ingest(con, raw_dir: Path, contracts, key: bytes, tmp: Path) -> int:
 def gate(con) -> int:
     from dagster_project.quality.suites import load_suite, suite_parameters
 
+    from dagster_project.config import duckdb_memory_limit
     from dagster_project.contracts import load_contracts
 
     params = suite_parameters()
@@ -555,6 +556,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         con.execute(f"SET threads = {args.threads}")
     con.execute(f"SET temp_directory = {lit(str(args.workdir / 'tmp'))}")
+    # the pipeline's memory limit (MONITOR_DUCKDB_MEMORY_LIMIT or its default): same work, same budget
+    con.execute(f"SET memory_limit = {lit(duckdb_memory_limit())}")
     compiled = json.loads(args.compiled.read_text(encoding="utf-8"))
     emit("startup", started, time.time())
 
