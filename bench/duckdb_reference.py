@@ -359,7 +359,6 @@ def ingest(con, raw_dir: Path, contracts, key: bytes, tmp: Path) -> int:
 def gate(con) -> int:
     from dagster_project.quality.suites import load_suite, suite_parameters
 
-    from dagster_project.config import duckdb_memory_limit
     from dagster_project.contracts import load_contracts
 
     params = suite_parameters()
@@ -545,6 +544,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sys.path.insert(0, str(args.project.resolve()))  # the project (or its copy with another code list)
 
+    from dagster_project.config import duckdb_memory_limit
     from dagster_project.contracts import load_contracts
 
     contracts = load_contracts()

@@ -474,7 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nslowest pipeline steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in slowest))
     (workdir / "benchmark.json").write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
     print(f"details: {workdir / 'benchmark.json'}")
-    if len(totals) == 2:
+    # a ratio only between two complete runs: a failed engine's time says nothing
+    if len(totals) == 2 and all(report[e]["exit_code"] == 0 for e in ("pipeline", "duckdb")):
         report["ratio"] = totals["pipeline"] / totals["duckdb"]
         (workdir / "benchmark.json").write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
         print(f"pipeline/duckdb ratio: {report['ratio']:.2f}")

@@ -31,7 +31,9 @@ def test_township_level_target_applies_to_every_township(sample_warehouse):
 
 
 def _dbt(project: Path, db: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "MONITOR_WORK_DB": str(db)}
+    # eager: the singular seed test reads three seeds and must run when only area_targets is selected
+    # (the pipeline sets DBT_INDIRECT_SELECTION=cautious in the environment of the process)
+    env = {**os.environ, "MONITOR_WORK_DB": str(db), "DBT_INDIRECT_SELECTION": "eager"}
     dbt = str(Path(sys.executable).parent / "dbt")
     return subprocess.run([dbt, *args, "--project-dir", str(project), "--profiles-dir", str(project)],
                           env=env, capture_output=True, text=True, timeout=600)
