@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 MANIFEST := dbt/target/manifest.json
 RAW_DIR ?= $(or $(MONITOR_RAW_DIR),raw)
 
-.PHONY: setup run test manifest sample lock dagster-ui docs bench clean browser
+.PHONY: setup run test manifest sample lock dagster-ui docs bench clean browser bytecode
 
 setup: $(VENV)/.installed $(MANIFEST)
 
@@ -36,7 +36,11 @@ sample: $(VENV)/.installed
 		$(PY) -m dagster_project.generator --sample --out $(RAW_DIR); \
 	else echo "sample present in $(RAW_DIR)"; fi
 
-run: setup sample
+# The project's own modules too (PYTHONDONTWRITEBYTECODE, see above); only changed files are recompiled.
+bytecode: $(VENV)/.installed
+	@$(PY) -m compileall -q dagster_project bench
+
+run: setup sample bytecode
 	$(PY) -m dagster_project.cli run
 
 # Headless Chromium for the annual report's browser test (tests/test_report.py skips it, with the reason,
@@ -46,7 +50,7 @@ run: setup sample
 CHROMIUM := /usr/bin/chromium
 BROWSER_DEP := $(if $(filter true,$(CI)),browser,$(if $(wildcard $(CHROMIUM)),,$(if $(shell command -v apt-get 2>/dev/null),browser)))
 
-test: setup $(BROWSER_DEP)
+test: setup bytecode $(BROWSER_DEP)
 	$(PY) -m pytest -q -n 2 --dist loadfile
 
 browser:
