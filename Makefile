@@ -38,7 +38,7 @@ sample: $(VENV)/.installed
 
 # The project's own modules too (PYTHONDONTWRITEBYTECODE, see above); only changed files are recompiled.
 bytecode: $(VENV)/.installed
-	@$(PY) -m compileall -q dagster_project bench
+	@$(PY) -m compileall -q -x '/out/' dagster_project bench
 
 run: setup sample bytecode
 	$(PY) -m dagster_project.cli run
