@@ -16,5 +16,6 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     its own), while SET changes the shared instance's limit whoever opened it.
     """
     con = duckdb.connect(str(path), read_only=read_only)
-    con.execute(f"SET memory_limit = '{duckdb_memory_limit()}'")
+    limit = duckdb_memory_limit().replace("'", "''")  # a setting, but quoted all the same
+    con.execute(f"SET memory_limit = '{limit}'")
     return con
