@@ -323,8 +323,6 @@ def _unchanged_seeds(fingerprints: dict[str, str], manifest_json: dict) -> set[s
 
 
 def _record_seeds(fingerprints: dict[str, str], built: set[str], manifest_json: dict) -> None:
-    import duckdb
-
     relations = {n["name"]: (n["schema"], n.get("alias") or n["name"])
                  for n in manifest_json["nodes"].values() if n["resource_type"] == "seed"}
     con = database.connect(str(get_settings().work_db))
@@ -343,8 +341,6 @@ def _record_seeds(fingerprints: dict[str, str], built: set[str], manifest_json: 
 
 def _forget_seeds(names: set[str]) -> None:
     """A seed build that failed leaves its tables in an unknown state: reload them next time."""
-    import duckdb
-
     path = get_settings().work_db
     if not names or not path.exists():
         return

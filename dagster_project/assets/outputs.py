@@ -117,8 +117,6 @@ def provincial_submission(context: AssetExecutionContext) -> MaterializeResult:
     kinds={"csv"},
 )
 def submission_diff(context: AssetExecutionContext) -> MaterializeResult:
-    import duckdb
-
     from dagster_project.exports.diff import write_diff
     from dagster_project.exports.provincial_submission import latest_year
 

@@ -45,12 +45,12 @@ ORDER BY t.source_file, t.row_number, t.rule_id
 # Counts per file, rule and column: at province scale the row lists are long, and the clerk fixes
 # causes (one rule in one column), not rows.
 BY_RULE_SQL = """
-SELECT q.kind AS "类型 Kind", t.source_file AS "文件 File", t.rule_id AS "规则 Rule", t.column_name AS "列 Column",
+SELECT t.kind AS "类型 Kind", t.source_file AS "文件 File", t.rule_id AS "规则 Rule", t.column_name AS "列 Column",
        any_value(t.reason_zh) AS "问题及修改建议", any_value(t.reason_en) AS "Problem", count(*) AS "行数 Rows",
        min(t.row_number) AS "首行 First row"
-FROM (SELECT 'quarantined' AS tbl, * FROM audit.quarantine UNION ALL BY NAME SELECT 'flagged' AS tbl, * FROM audit.row_flags) t
+FROM (SELECT '隔离 quarantined' AS kind, * FROM audit.quarantine
+      UNION ALL BY NAME SELECT '提示 flagged' AS kind, * FROM audit.row_flags) t
 JOIN audit.file_loads f ON f.load_id = t.load_id AND (f.is_current OR f.status = 'rejected')
-JOIN (VALUES ('quarantined', '隔离 quarantined'), ('flagged', '提示 flagged')) q(tbl, kind) ON q.tbl = t.tbl
 WHERE t.department = ? AND t.period_year IS NOT DISTINCT FROM ?
 GROUP BY ALL
 ORDER BY 1 DESC, "行数 Rows" DESC, 2, 3, 4

@@ -133,7 +133,10 @@ PRODUCERS = {
     "legal_aid": justice.legal_aid,
 }
 
-Task = tuple[str, Callable[[], list[dict]]]
+# (relative cost, for scheduling only; the task): students and screening files are the largest
+Task = tuple[int, Callable[[], list[dict]]]
+WEIGHTS = {"education": 10, "grade_history": 6, "cancer_screening": 5, "child_health": 5,
+           "social_assistance": 3, "births": 2}
 
 
 def _parts_dir(options: Options) -> Path:
@@ -163,19 +166,19 @@ def plan_tasks(world: World, options: Options) -> list[Task]:
     for year in world.years:
         for name in EXTRACT_ORDER:
             if name == "students" and (options.wants("students") or options.wants("student_health")):
-                tasks.append((f"education {year}", partial(_education_year, world, options, year)))
+                tasks.append((WEIGHTS["education"], partial(_education_year, world, options, year)))
             elif name == "forms" and options.wants("forms"):
                 for department in forms.departments():
-                    tasks.append((f"forms {department} {year}", partial(
+                    tasks.append((WEIGHTS.get(name, 1), partial(
                         _write_file, world, options, "forms", year, f"{department}_{year}",
                         partial(forms.produce, world, year, department), department)))
             elif name in PRODUCERS and options.wants(name):
-                tasks.append((f"{name} {year}", partial(
+                tasks.append((WEIGHTS.get(name, 1), partial(
                     _write_file, world, options, name, year, f"{name}_{year}", partial(PRODUCERS[name], world, year))))
     if options.wants("grade_history"):
         history_from = min(education.HISTORY_FROM, world.years[0] - 11)
         # The consolidation rate needs exact counts: no defects in this small aggregate.
-        tasks.append(("grade history", partial(
+        tasks.append((WEIGHTS["grade_history"], partial(
             _write_file, world, options, "grade_history", None, "grade_history",
             partial(_lazy, education.grade_history, world, history_from, world.years[-1]), with_defects=False)))
     return tasks
@@ -248,19 +251,10 @@ def _run_tasks(tasks: list[Task], options: Options, say) -> list[list[dict]]:
         return [task() for _, task in tasks]
     say(f"{len(tasks)} files in {jobs} worker processes")
     # Largest files first, so that no long task starts last and runs alone.
-    order = sorted(range(len(tasks)), key=lambda i: _task_weight(tasks[i][0]), reverse=True)
+    order = sorted(range(len(tasks)), key=lambda i: tasks[i][0], reverse=True)
     with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(options,)) as pool:
         results = dict(zip(order, pool.imap(_run_task, order, chunksize=1)))
     return [results[i] for i in range(len(tasks))]
-
-
-def _task_weight(label: str) -> int:
-    """Rough relative cost of a task, for scheduling only."""
-    for prefix, weight in (("education", 10), ("grade history", 6), ("cancer_screening", 5), ("child_health", 5),
-                           ("social_assistance", 3), ("births", 2)):
-        if label.startswith(prefix):
-            return weight
-    return 1
 
 
 def _education_year(world: World, options: Options, year: int) -> list[dict]:
