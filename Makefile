@@ -71,7 +71,7 @@ browser:
 # The Dagster UI on http://localhost:3000 (asset graph, checks, runs, sensor, schedule).
 dagster-ui: setup
 	export DAGSTER_HOME="$$($(PY) -c 'from dagster_project.operations import ensure_dagster_home as h; print(h())')" && \
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(VENV)/bin/dagster dev -w workspace.yaml
 
 docs: setup
 	$(PY) -m dagster_project.cli docs

@@ -153,6 +153,21 @@ def _merge(base: dict, required: dict) -> dict:
     return merged
 
 
+def _event_log_storage_setting(current: dict, home: Path) -> dict:
+    """Our pooled SQLite event log (dagster_project/event_log_storage.py), in the files of Dagster's default
+    SQLite storage so that earlier runs stay visible - unless the instance configures its own storage
+    (e.g. Postgres), which is left as it is."""
+    ours = current.get("event_log_storage") or {}
+    if ours.get("module", EVENT_LOG_STORAGE_MODULE) != EVENT_LOG_STORAGE_MODULE or any(
+            current.get(key) for key in ("storage", "run_storage", "schedule_storage")):
+        return {}
+    return {"event_log_storage": {"module": EVENT_LOG_STORAGE_MODULE, "class": "PooledSqliteEventLogStorage",
+                                  "config": {"base_dir": str(home / "history" / "runs")}}}
+
+
+EVENT_LOG_STORAGE_MODULE = "dagster_project.event_log_storage"
+
+
 def ensure_dagster_home() -> Path:
     """DAGSTER_HOME defaults to $MONITOR_DATA_DIR/dagster_home; its dagster.yaml gets our settings.
 
@@ -166,6 +181,7 @@ def ensure_dagster_home() -> Path:
     if config.exists():
         current = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     wanted = _merge(current, DAGSTER_INSTANCE_SETTINGS)
+    wanted.update(_event_log_storage_setting(current, home))
     if wanted != current:
         tmp = config.with_name(f".{config.name}.{os.getpid()}.tmp")
         tmp.write_text(yaml.safe_dump(wanted, sort_keys=True), encoding="utf-8")

@@ -56,3 +56,27 @@ def test_a_target_for_a_relative_indicator_or_a_wrong_level_fails_the_seed_tests
     bad = _dbt(project, db, "test", "--select", "area_targets")
     assert bad.returncode != 0
     assert "FAIL 2 assert_area_targets_apply_to_valued_targets" in bad.stdout, bad.stdout[-3000:]
+
+
+def test_empty_required_cells_fail_one_test_that_names_the_columns(tmp_path):
+    """`not_null_columns` (dbt/tests/generic): one test per model for its required columns, failing with
+    one row per column that has empty cells."""
+    project = tmp_path / "dbt"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    seed = project / "seeds" / "area_targets.csv"
+    db = tmp_path / "work.duckdb"
+    # a row without its level and without its source (area_code may be empty: the row is for a level)
+    seed.write_text(seed.read_text(encoding="utf-8") + "c_hlt_immunization,,,95,,,\n", encoding="utf-8")
+    assert _dbt(project, db, "seed", "--select", "area_targets", "areas", "indicator_catalogue").returncode == 0
+    bad = _dbt(project, db, "test", "--select", "area_targets", "--store-failures")
+    assert bad.returncode != 0
+    assert any("FAIL 2 not_null_columns_area_targets" in line for line in bad.stdout.splitlines()), bad.stdout[-3000:]
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        table = con.execute("SELECT table_schema, table_name FROM information_schema.tables "
+                            "WHERE table_name LIKE 'not_null_columns_area_targets%'").fetchone()
+        failing = con.execute(f'SELECT column_name, rows_without_value FROM "{table[0]}"."{table[1]}" '
+                              "ORDER BY 1").fetchall()
+    finally:
+        con.close()
+    assert failing == [("area_level", 1), ("source_zh", 1)]

@@ -120,6 +120,54 @@ def test_dagster_home_has_the_one_writer_pool_and_keeps_existing_settings(worksp
     assert (home / "dagster.yaml").stat().st_mtime_ns == before
 
 
+def test_dagster_home_stores_events_through_the_pooled_event_log_in_the_default_files(workspace):
+    from dagster_project.event_log_storage import MAX_OPEN_SHARDS, PooledSqliteEventLogStorage
+    from dagster_project.operations import ensure_dagster_home
+
+    home = ensure_dagster_home()
+
+    @op
+    def noop():
+        return 1
+
+    @job
+    def tiny():
+        noop()
+
+    with DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert isinstance(storage, PooledSqliteEventLogStorage)
+        runs = [tiny.execute_in_process(instance=instance).run_id for _ in range(MAX_OPEN_SHARDS + 2)]
+        # every run's events are in Dagster's usual place (earlier history stays readable) ...
+        assert all((home / "history" / "runs" / f"{run_id}.db").exists() for run_id in runs)
+        assert {e.dagster_event_type.value for e in instance.all_logs(runs[0]) if e.dagster_event} >= {
+            "PIPELINE_START", "STEP_SUCCESS", "PIPELINE_SUCCESS"}
+        # ... and the engines kept open stay bounded however many runs a webserver reads
+        assert len(storage._engines) <= MAX_OPEN_SHARDS
+        # commits do not wait for the disk (WAL + synchronous=NORMAL), in the run's file and the index
+        for shard in (runs[-1], "index"):
+            with storage._connect(shard) as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    # the stock storage class reads the same files
+    from dagster._core.storage.event_log import SqliteEventLogStorage
+
+    stock = SqliteEventLogStorage(str(home / "history" / "runs"))
+    assert [e.message for e in stock.get_logs_for_run(runs[-1])]
+    stock.dispose()
+
+
+def test_an_instance_with_its_own_storage_keeps_it(workspace):
+    from dagster_project.operations import ensure_dagster_home
+
+    home = Path(os.environ["DAGSTER_HOME"])
+    postgres = {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
+    (home / "dagster.yaml").write_text(yaml.safe_dump({"storage": postgres}), encoding="utf-8")
+    ensure_dagster_home()
+    settings = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8"))
+    assert settings["storage"] == postgres and "event_log_storage" not in settings
+
+
 def test_every_step_that_writes_the_working_database_is_in_the_writer_pool_and_retries(defs):
     from dagster_project.assets.outputs import analysts_database
 
