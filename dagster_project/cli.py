@@ -63,9 +63,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     # included): with one event per asset instead, starting the run takes seconds, not a minute.
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
     before = (read_publication(settings.published_db) or {}).get("publication_id")
-    from dagster_project import prewarm
-
-    prewarm.start()
     result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
     elapsed = time.perf_counter() - started
     _print_summary(settings)

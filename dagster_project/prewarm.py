@@ -1,9 +1,10 @@
 """Warm the slow imports of later steps while the first steps run.
 
 Great Expectations (with pandas) takes ~4 s to import and set up its ephemeral context, a fixed cost
-paid by the first quality step. The steps before it (ingestion) spend most of their time in DuckDB and
-polars, which release the GIL, so a background thread doing the import costs the run little and takes
-those seconds off the critical path. The work is the same the step would do (`gx_context()` is
+paid by the first quality step. The ingestion steps before it spend most of their time in DuckDB and
+polars, which release the GIL, so a background thread started by the first of them (not earlier: the
+dbt seeds step, which runs first, is pure Python) costs the run little and takes those seconds off the
+critical path. The work is the same the step would do (`gx_context()` is
 process-wide and locked), so a slow or failed warm-up changes nothing but timing.
 """
 from __future__ import annotations
@@ -20,7 +21,14 @@ def _warm() -> None:
         pass
 
 
+_LOCK = threading.Lock()
+_THREAD: list[threading.Thread] = []
+
+
 def start() -> threading.Thread:
-    thread = threading.Thread(target=_warm, name="prewarm-gx", daemon=True)
-    thread.start()
-    return thread
+    """Start the warm-up once per process (later calls return the same thread)."""
+    with _LOCK:
+        if not _THREAD:
+            _THREAD.append(threading.Thread(target=_warm, name="prewarm-gx", daemon=True))
+            _THREAD[0].start()
+        return _THREAD[0]

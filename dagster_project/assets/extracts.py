@@ -12,6 +12,7 @@ import warnings
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
+from dagster_project import prewarm
 from dagster_project.config import get_settings
 from dagster_project.contracts import Extract, load_contracts
 from dagster_project.ingest.discovery import discover
@@ -41,6 +42,7 @@ def raw_asset_key(extract: Extract) -> AssetKey:
 
 
 def ingest_extract(context: AssetExecutionContext, warehouse: WarehouseResource, extract: Extract) -> MaterializeResult:
+    prewarm.start()  # the quality checks that follow need GX: imported beside the DuckDB/polars work
     settings = get_settings()
     contracts = load_contracts()
     key = settings.hmac_key()
