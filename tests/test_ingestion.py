@@ -142,3 +142,43 @@ def test_production_without_key_refuses_to_start(workspace, monkeypatch):
     monkeypatch.delenv("MONITOR_HMAC_KEY")
     assert cli.main(["run"]) == 2
     assert not (workspace["warehouse"] / "work.duckdb").exists()
+
+
+def test_reading_the_next_file_ahead_changes_nothing_in_the_warehouse(workspace, tmp_path):
+    """The extract assets read each next file on a helper thread (ingest/read_ahead.py): the ledger, the
+    audit tables and the raw rows are exactly those of loading every file on its own, one after another."""
+    import shutil
+
+    from dagster_project.config import PROJECT_ROOT, get_settings
+    from dagster_project.contracts import load_contracts
+    from dagster_project.ingest.discovery import discover
+    from dagster_project.ingest.loader import load_file
+
+    for folder in ("health", "forms"):  # small CSV and XLSX files, forms repeating other periods, defects
+        shutil.copytree(PROJECT_ROOT / "raw" / folder, workspace["raw"] / folder)
+    (workspace["raw"] / "health" / "deaths_2018.csv").write_bytes(b"\x00\xff not a table")  # rejected whole
+    names = ("births", "deaths", "forms")
+    ingest(*names)
+
+    contracts = load_contracts()
+    alone = duckdb.connect(str(tmp_path / "alone.duckdb"))
+    try:
+        for name in names:
+            for dropped in discover(get_settings().raw_dir, contracts, name):
+                load_file(alone, dropped, contracts, TEST_KEY.encode())
+        alone.execute(f"ATTACH '{workspace['warehouse'] / 'work.duckdb'}' AS ahead (READ_ONLY)")
+        tables = [f"raw.{n}" for n in names] + ["audit.quarantine", "audit.row_flags", "audit.file_loads"]
+        for table in tables:
+            columns = [c for (c,) in alone.execute(
+                f"SELECT column_name FROM information_schema.columns WHERE table_catalog = 'alone' "
+                f"AND table_schema || '.' || table_name = '{table}' AND column_name <> 'loaded_at'").fetchall()]
+            listed = ", ".join(f'"{c}"' for c in columns)
+            count = alone.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            differ = alone.execute(f"SELECT count(*) FROM ((SELECT {listed} FROM alone.{table} EXCEPT ALL "
+                                   f"SELECT {listed} FROM ahead.{table}) UNION ALL (SELECT {listed} FROM "
+                                   f"ahead.{table} EXCEPT ALL SELECT {listed} FROM alone.{table}))").fetchone()[0]
+            assert count > 0 and differ == 0, table
+        statuses = dict(alone.execute("SELECT status, count(*) FROM audit.file_loads GROUP BY 1").fetchall())
+        assert statuses["rejected"] >= 1 and statuses["loaded"] >= 60
+    finally:
+        alone.close()

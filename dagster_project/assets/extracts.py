@@ -16,7 +16,7 @@ from dagster_project import prewarm
 from dagster_project.config import get_settings
 from dagster_project.contracts import Extract, load_contracts
 from dagster_project.ingest.discovery import discover
-from dagster_project.ingest.loader import load_file, record_unrecognised
+from dagster_project.ingest.loader import load_files, record_unrecognised
 from dagster_project.operations import (
     SINGLE_RUN_BACKFILL,
     WRITER_RETRY_POLICY,
@@ -51,10 +51,8 @@ def ingest_extract(context: AssetExecutionContext, warehouse: WarehouseResource,
     if is_partitioned(extract) and (context.has_partition_key or context.has_partition_key_range):
         in_run = years_filter(context.partition_key_range.start, context.partition_key_range.end)
     with warehouse.connect() as con:
-        for dropped in discover(settings.raw_dir, contracts, extract.name):
-            if not in_run(dropped.period_year):
-                continue
-            result = load_file(con, dropped, contracts, key)
+        files = [d for d in discover(settings.raw_dir, contracts, extract.name) if in_run(d.period_year)]
+        for result in load_files(con, files, contracts, key):
             context.log.info(f"{result.source_file}: {result.status} — {result.message_zh} {result.message_en}")
             results.append(result)
         current = con.execute(

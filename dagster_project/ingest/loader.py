@@ -22,6 +22,9 @@ import hashlib
 import json
 import logging
 import traceback
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import duckdb
@@ -33,6 +36,7 @@ from dagster_project.ingest.audit_tables import ensure_schema
 from dagster_project.ingest.discovery import DroppedFile, sha256_of
 from dagster_project.ingest.errors import ExtractFileError, redact_identifiers
 from dagster_project.ingest.headers import header_matcher, map_headers
+from dagster_project.ingest.read_ahead import ReadAhead, read_ahead
 from dagster_project.ingest.reader import ROW, OpenedTable, RawTable, open_table
 from dagster_project.ingest.rule_texts import RULES
 from dagster_project.ingest.rules import apply_rules, file_rule_issues_sql, staging_select
@@ -112,11 +116,28 @@ def _ledger_partition_where(dropped: DroppedFile) -> tuple[str, list]:
     )
 
 
+def load_files(con: duckdb.DuckDBPyConnection, files: list[DroppedFile], contracts: Contracts,
+               hmac_key: bytes) -> Iterator[LoadResult]:
+    """`load_file` for each of `files` in order, each next file read ahead on a helper thread (read_ahead.py)."""
+    if not files:
+        return
+    ensure_schema(con)
+    current = frozenset(sha for (sha,) in con.execute("SELECT sha256 FROM audit.file_loads WHERE is_current").fetchall())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(read_ahead, files[0], contracts, current)
+        for i, dropped in enumerate(files):
+            ahead = pending.result()
+            if i + 1 < len(files):
+                pending = pool.submit(read_ahead, files[i + 1], contracts, current)
+            yield load_file(con, dropped, contracts, hmac_key, ahead)
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     dropped: DroppedFile,
     contracts: Contracts,
     hmac_key: bytes,
+    ahead: ReadAhead | None = None,
 ) -> LoadResult:
     """Load `dropped` unless the same bytes are already current for its partition.
 
@@ -128,7 +149,7 @@ def load_file(
     if dropped.extract is None or dropped.blocked:
         return record_unrecognised(con, dropped, contracts)
     try:
-        return _load_file(con, dropped, contracts, hmac_key)
+        return _load_file(con, dropped, contracts, hmac_key, ahead)
     except Exception as exc:
         log.error("%s: internal error %s while loading\n%s", dropped.relative, type(exc).__name__,
                   "".join(traceback.format_tb(exc.__traceback__)))
@@ -141,9 +162,9 @@ def load_file(
         return _record_file_rejection(con, dropped, contracts, sha, make_load_id(dropped, sha), "internal_error", zh, en)
 
 
-def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes) -> LoadResult:
+def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes, ahead: ReadAhead | None) -> LoadResult:
     extract = dropped.extract
-    sha = sha256_of(dropped.path)
+    sha = ahead.sha256 if ahead else sha256_of(dropped.path)
     load_id = make_load_id(dropped, sha)
     where, params = _ledger_partition_where(dropped)
     current = con.execute(
@@ -168,7 +189,7 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
             # rows first (forms are a few hundred rows at most, so reading one twice costs nothing).
             small_form = (other is not None and extract.name in SAME_CONTENT_EXTRACTS
                           and _count_rows(dropped, matcher) < SAME_CONTENT_MAX_ROWS)
-            with open_table(dropped.path, sheet_hint=extract.name, header_matcher=matcher) as opened:
+            with _opened(dropped, matcher, ahead) as opened:
                 mapping = map_headers(extract, opened.header)
                 unknown = [redact_identifiers(h) for h in mapping.unknown]
                 whole = None  # (rule_id, zh, en, value) when the file is rejected as a whole
@@ -179,7 +200,8 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
                 elif mapping.missing_required:
                     whole = ("missing_required_column", *_missing_columns_message(mapping, unknown, opened.header_row),
                              ", ".join(mapping.missing_required))
-                rows_read, slices = _stage(con, dropped, contracts, opened, mapping, whole, other)
+                rows_read, slices = _stage(con, dropped, contracts, opened, mapping, whole, other,
+                                           ahead.rules if ahead and ahead.opened else None)
                 if rows_read == 0:
                     raise opened.header_only_error()
                 facts = _ReadFacts(opened.encoding, opened.file_format, rows_read)
@@ -193,6 +215,16 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes)
                                   notes, other)
     finally:
         _drop_staging(con)
+
+
+@contextmanager
+def _opened(dropped: DroppedFile, matcher, ahead: ReadAhead | None) -> Iterator[OpenedTable]:
+    """The file as read ahead, or opened now."""
+    if ahead is not None and ahead.opened is not None:
+        yield ahead.opened
+        return
+    with open_table(dropped.path, sheet_hint=dropped.extract.name, header_matcher=matcher) as opened:
+        yield opened
 
 
 def _count_rows(dropped: DroppedFile, matcher) -> int:
@@ -216,7 +248,7 @@ def _missing_columns_message(mapping, unknown: list[str], header_row: int) -> tu
 
 
 def _stage(con, dropped: DroppedFile, contracts: Contracts, opened: OpenedTable, mapping, whole, other,
-           ) -> tuple[int, list[str]]:
+           rules_ahead: list | None = None) -> tuple[int, list[str]]:
     """Read the file batch by batch into the staging tables; return the rows read and the slices
     (`_slices`) in which the raw and audit tables are to be filled.
 
@@ -229,7 +261,7 @@ def _stage(con, dropped: DroppedFile, contracts: Contracts, opened: OpenedTable,
     con.execute(f"CREATE TEMP TABLE {STAGING_ISSUES} ({ROW} BIGINT, column_name VARCHAR, rule_id VARCHAR, "
                 "value VARCHAR, action VARCHAR)")
     rows_read, first, cuts, since_cut = 0, True, [], 0
-    for table, _is_last in opened.batches():
+    for i, (table, _is_last) in enumerate(opened.batches()):
         if since_cut >= SLICE_ROWS and table.rows_read:
             cuts.append(min(part[ROW].min() for part in (table.rows, table.rejected_lines) if part.height))
             since_cut = 0
@@ -239,7 +271,8 @@ def _stage(con, dropped: DroppedFile, contracts: Contracts, opened: OpenedTable,
             lines = pl.concat([table.rows.select(ROW), table.rejected_lines.select(ROW)]).sort(ROW)
             _append(con, STAGING_ROWS, lines, ROW, create=first)
         else:
-            result = apply_rules(extract, table, mapping, contracts, dropped.period_year)
+            result = (rules_ahead[i] if rules_ahead is not None
+                      else apply_rules(extract, table, mapping, contracts, dropped.period_year))
             issues = _with_reader_issues(result.issues, table, mapping)
             if other:  # a small department form may repeat another period's figures: loaded, every row flagged
                 issues = pl.concat([issues, table.rows.select(
