@@ -3,8 +3,8 @@
 Loading a file is two kinds of work: reading it and running the row rules (polars, no database), then
 writing it (DuckDB: staging, whole-file rules, one transaction). Both release the GIL for most of their
 time, so `loader.load_files` hands the first kind for file N+1 to a helper thread while the main thread
-writes file N: on two cores the small files of a district (about a hundred per run) load in about two
-thirds of the time.
+writes file N, and both cores work (on the sample's 121 small files, the ingestion steps went from
+16.7 s to 14.1 s).
 
 What is read ahead is only a head start, never a decision: the loader still makes every check against
 the ledger, then uses the hash, header and batches as if it had just read them itself. Anything that goes

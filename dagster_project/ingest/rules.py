@@ -404,8 +404,8 @@ def _forms_denominator_sql(staging: str, action: str) -> list[str]:
 
 def _collect_issues(frame: pl.DataFrame, checks: _Checks, extract: Extract) -> pl.DataFrame:
     parts = []
-    # Which rules hit at all, in one pass over the batch (most never do): a query per rule cost a
-    # tenth of a second per file of the sample, most of its ingestion time.
+    # Which rules hit at all, in one pass over the batch (most never do), rather than one query for
+    # each of the ~100 rules of a file: on small files that fixed cost was a third of the rules' time.
     hit = frame.select(pl.col(checks.flag(i)).any() for i in range(len(checks.items))).row(0) if checks.items else ()
     for i, (rule_id, column, column_name, _condition) in enumerate(checks.items):
         flag = pl.col(checks.flag(i))
