@@ -153,6 +153,9 @@ def _merge(base: dict, required: dict) -> dict:
     return merged
 
 
+EVENT_LOG_STORAGE_MODULE = "dagster_project.event_log_storage"
+
+
 def _event_log_storage_setting(current: dict, home: Path) -> dict:
     """Our pooled SQLite event log (dagster_project/event_log_storage.py), in the files of Dagster's default
     SQLite storage so that earlier runs stay visible - unless the instance configures its own storage
@@ -163,9 +166,6 @@ def _event_log_storage_setting(current: dict, home: Path) -> dict:
         return {}
     return {"event_log_storage": {"module": EVENT_LOG_STORAGE_MODULE, "class": "PooledSqliteEventLogStorage",
                                   "config": {"base_dir": str(home / "history" / "runs")}}}
-
-
-EVENT_LOG_STORAGE_MODULE = "dagster_project.event_log_storage"
 
 
 def ensure_dagster_home() -> Path:

@@ -22,13 +22,14 @@ def _warm() -> None:
 
 
 _LOCK = threading.Lock()
-_THREAD: list[threading.Thread] = []
+_thread: threading.Thread | None = None
 
 
 def start() -> threading.Thread:
     """Start the warm-up once per process (later calls return the same thread)."""
+    global _thread
     with _LOCK:
-        if not _THREAD:
-            _THREAD.append(threading.Thread(target=_warm, name="prewarm-gx", daemon=True))
-            _THREAD[0].start()
-        return _THREAD[0]
+        if _thread is None:
+            _thread = threading.Thread(target=_warm, name="prewarm-gx", daemon=True)
+            _thread.start()
+        return _thread

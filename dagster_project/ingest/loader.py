@@ -201,7 +201,7 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes,
                     whole = ("missing_required_column", *_missing_columns_message(mapping, unknown, opened.header_row),
                              ", ".join(mapping.missing_required))
                 rows_read, slices = _stage(con, dropped, contracts, opened, mapping, whole, other,
-                                           ahead.rules if ahead and ahead.opened else None)
+                                           ahead.rules if ahead else None)
                 if rows_read == 0:
                     raise opened.header_only_error()
                 facts = _ReadFacts(opened.encoding, opened.file_format, rows_read)

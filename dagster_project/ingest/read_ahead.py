@@ -32,7 +32,7 @@ class ReadAhead:
 
     sha256: str
     opened: OpenedTable | None = None        # replays the batches read ahead, as `open_table` gives them
-    rules: list[RuleResult] | None = None    # the row rules' result for each batch, in order
+    rules: list[RuleResult] | None = None    # the row rules' result for each batch, in order (only with `opened`)
 
 
 def read_ahead(dropped: DroppedFile, contracts: Contracts, current_sha256: frozenset[str]) -> ReadAhead | None:
@@ -47,8 +47,8 @@ def read_ahead(dropped: DroppedFile, contracts: Contracts, current_sha256: froze
         with open_table(dropped.path, sheet_hint=extract.name, header_matcher=header_matcher(extract)) as opened:
             mapping = map_headers(extract, opened.header)
             batches = [table for table, _ in opened.batches()]
-        rules = None
-        if not mapping.missing_required and batches:
+        rules = None  # a file missing a required column is rejected whole: no row rules
+        if not mapping.missing_required:
             rules = [apply_rules(extract, table, mapping, contracts, dropped.period_year) for table in batches]
     except Exception:  # noqa: BLE001 - the loader reads the file again and reports what is wrong with it
         return None
