@@ -52,6 +52,8 @@ MANIFEST = Path(dbt_project.manifest_path)
 PARTIAL_PARSE = MANIFEST.with_name("partial_parse.msgpack")
 SHARED_GROUP = "combined"
 SEED_GROUP = "seeds"
+# dbt source of the audit schema (load ledger, gate verdicts): written by ingestion and the quality checks.
+AUDIT_SOURCE = "audit"
 SEED_STATE_TABLE = "dbt_state.seed_fingerprints"
 # The dbt events that carry a node's result (dagster-dbt turns them into Outputs and check results).
 RESULT_EVENTS = frozenset({"LogSeedResult", "LogModelResult", "LogSnapshotResult", "LogTestResult"})
@@ -76,7 +78,9 @@ def dbt_step_groups() -> dict[str, list[str]]:
         if unique_id in memo:
             return memo[unique_id]
         node = nodes[unique_id]
-        if node["resource_type"] == "source":
+        if node["resource_type"] == "source" and node.get("source_name") == AUDIT_SOURCE:
+            found = frozenset()  # the ledger and gate verdicts serve every department: they group nothing
+        elif node["resource_type"] == "source":
             found = frozenset({departments.get(node["name"], SHARED_GROUP)})
         else:
             found = frozenset().union(*[upstream_departments(u) for u in node.get("depends_on", {}).get("nodes", []) if u in nodes])
@@ -109,6 +113,8 @@ class MonitoringTranslator(DagsterDbtTranslator):
     """
 
     def get_asset_key(self, dbt_resource_props) -> AssetKey:
+        if dbt_resource_props["resource_type"] == "source" and dbt_resource_props.get("source_name") == AUDIT_SOURCE:
+            return AssetKey(["audit", dbt_resource_props["name"]])
         if dbt_resource_props["resource_type"] == "source":
             return AssetKey(["raw", dbt_resource_props.get("identifier") or dbt_resource_props["name"]])
         return super().get_asset_key(dbt_resource_props)

@@ -43,6 +43,19 @@ AUDIT_DDL = [
         row_number BIGINT, column_name VARCHAR, rule_id VARCHAR, action VARCHAR, reason_zh VARCHAR,
         reason_en VARCHAR, value_masked VARCHAR
     )""",
+    # The quality gate's latest verdict per (extract, file period), written by quality/period_verdicts.py;
+    # dbt leaves out the rows of failed periods. Created here too, so dbt finds it before any gate ran.
+    """CREATE TABLE IF NOT EXISTS audit.gate_verdicts (
+        extract VARCHAR,
+        period_year INTEGER,          -- the file period (_period_year); NULL for extracts sent whole (grade_history)
+        passed_blocking BOOLEAN,
+        failed_rules VARCHAR,         -- comma-separated rule ids of the failed blocking rules
+        summary_zh VARCHAR,
+        summary_en VARCHAR,
+        rows_validated BIGINT,
+        run_id VARCHAR,
+        checked_at TIMESTAMP
+    )""",
 ]
 
 

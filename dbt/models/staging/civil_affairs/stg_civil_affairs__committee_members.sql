@@ -8,4 +8,4 @@ select
     cast(role as varchar) as committee_role,
     cast(party_secretary as boolean) as is_party_secretary,
     {{ audit_columns() }}
-from {{ source('civil_affairs', 'committee_members') }}
+from {{ gated_source('civil_affairs', 'committee_members') }}

@@ -9,4 +9,4 @@ select
     cast(programme as varchar) as programme,
     cast(monthly_amount_yuan as double) as monthly_amount_yuan,
     {{ audit_columns() }}
-from {{ source('civil_affairs', 'social_assistance') }}
+from {{ gated_source('civil_affairs', 'social_assistance') }}

@@ -6,4 +6,4 @@ select
     cast(grade as integer) as grade,
     cast(enrolled as bigint) as enrolled,
     {{ audit_columns() }}
-from {{ source('education', 'grade_history') }}
+from {{ gated_source('education', 'grade_history') }}

@@ -10,4 +10,4 @@ select
     cast(fitness_rating as varchar) as fitness_rating,
     cast(caries as boolean) as has_caries,
     {{ audit_columns() }}
-from {{ source('education', 'student_health') }}
+from {{ gated_source('education', 'student_health') }}

@@ -14,4 +14,4 @@ select
     cast(migrant as boolean) as is_migrant,
     cast(disability as boolean) as has_disability,
     {{ audit_columns() }}
-from {{ source('education', 'students') }}
+from {{ gated_source('education', 'students') }}

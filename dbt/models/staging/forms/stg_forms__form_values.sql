@@ -9,4 +9,4 @@ select
     cast(value as double) as value,
     cast(_source_department as varchar) as source_department,
     {{ audit_columns() }}
-from {{ source('forms', 'forms') }}
+from {{ gated_source('forms', 'forms') }}

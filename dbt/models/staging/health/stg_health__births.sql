@@ -29,4 +29,4 @@ select
     cast(newborn_visited as boolean) as is_newborn_visited,
     cast(exclusive_breastfeeding_6m as boolean) as is_exclusively_breastfed_6m,
     {{ audit_columns() }}
-from {{ source('health', 'births') }}
+from {{ gated_source('health', 'births') }}

@@ -10,4 +10,4 @@ select
     cast(result as varchar) as screening_result,
     cast(treated as boolean) as is_treated,
     {{ audit_columns() }}
-from {{ source('health', 'cancer_screening') }}
+from {{ gated_source('health', 'cancer_screening') }}

@@ -13,4 +13,4 @@ select
     cast(height_for_age_z as double) as height_for_age_z,
     cast(fully_immunized as boolean) as is_fully_immunized,
     {{ audit_columns() }}
-from {{ source('health', 'child_health') }}
+from {{ gated_source('health', 'child_health') }}

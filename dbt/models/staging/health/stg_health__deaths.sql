@@ -11,4 +11,4 @@ select
     cast(injury_death as boolean) as is_injury_death,
     upper(cast(cause_icd10 as varchar)) as cause_icd10,
     {{ audit_columns() }}
-from {{ source('health', 'deaths') }}
+from {{ gated_source('health', 'deaths') }}

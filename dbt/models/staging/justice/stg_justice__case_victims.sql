@@ -10,4 +10,4 @@ select
     cast(warning_letter as boolean) as has_warning_letter,
     cast(protection_order as boolean) as has_protection_order,
     {{ audit_columns() }}
-from {{ source('justice', 'cases') }}
+from {{ gated_source('justice', 'cases') }}

@@ -7,4 +7,4 @@ select
     cast(township_code as varchar) as township_code,
     cast(category as varchar) as aid_category,
     {{ audit_columns() }}
-from {{ source('justice', 'legal_aid') }}
+from {{ gated_source('justice', 'legal_aid') }}

@@ -7,4 +7,4 @@ select
     cast(age as integer) as age,
     cast(population as bigint) as population,
     {{ audit_columns() }}
-from {{ source('population', 'population') }}
+from {{ gated_source('population', 'population') }}
