@@ -16,6 +16,7 @@ from typing import Any, Iterable
 import duckdb
 
 from dagster_project.contracts import load_contracts
+from dagster_project.ingest.audit_tables import AUDIT_DDL
 
 T1, T2, DISTRICT = "430502001", "430502100", "430502"
 YEAR = 2023
@@ -239,7 +240,8 @@ def build_raw_database(path: Path, seeds_dir: Path) -> None:
     """Create the raw schema from the contracts and load the hand-made rows."""
     con = duckdb.connect(str(path))
     try:
-        con.execute("create schema if not exists raw")
+        for ddl in AUDIT_DDL:  # the raw and audit schemas, as ingestion creates them (dbt reads the gate's verdicts)
+            con.execute(ddl)
         for extract in load_contracts().extracts.values():
             con.execute(extract.ddl())
         _insert(con, "population", population_rows(YEAR))

@@ -26,7 +26,11 @@ select
     cast(v.ci_method as varchar) as ci_method,
     cast(v.small_numbers_flag as boolean) as small_numbers_flag,
     cast(v.zero_denominator_flag as boolean) as zero_denominator_flag,
-    cast(v.incomplete_data_flag as boolean) as incomplete_data_flag
+    cast(v.incomplete_data_flag as boolean) as incomplete_data_flag,
+    cast(v.townships_expected as integer) as townships_expected,
+    cast(v.townships_covered as integer) as townships_covered,
+    cast(case when v.townships_covered < v.townships_expected
+              then v.townships_covered || '/' || v.townships_expected || ' 个乡镇街道' end as varchar) as coverage_zh
 from values_all as v
 inner join {{ ref('indicator_catalogue') }} as cat on cat.indicator_code = v.indicator_code
 left join {{ ref('areas') }} as area on area.area_code = v.area_code

@@ -6,6 +6,9 @@
 --                    Byar's approximation above 200, divided by the denominator
 --          sex_ratio Wilson interval of the male proportion m/(m+f), transformed to m/f × 100
 --          none      no interval (administrative totals, non-additive values)
+--   coverage: a value over fewer townships than its area has is flagged incomplete; below the share
+--          the seed coverage_rules sets for the area's level it is not published at all
+--          (marts.fct_indicator_publication lists it as withheld for low coverage).
 with rows as (
     select
         r.*,
@@ -15,6 +18,10 @@ with rows as (
         cat.unit in ('count', 'years') as is_level
     from {{ ref('int_indicator_components_rolled_up') }} as r
     inner join {{ ref('indicator_catalogue') }} as cat on cat.indicator_code = r.indicator_code
+    left join {{ ref('areas') }} as area on area.area_code = r.area_code
+    left join {{ ref('coverage_rules') }} as rule on rule.area_level = area.level
+    where r.townships_expected is null
+       or r.townships_covered >= coalesce(rule.min_coverage_share_to_publish, 1) * r.townships_expected
 ),
 with_method as (
     select
@@ -72,5 +79,7 @@ select
     ci_method_used as ci_method,
     not is_level and numerator < {{ var('small_numbers_threshold') }} as small_numbers_flag,
     not is_level and coalesce(denominator, 0) = 0 as zero_denominator_flag,
-    coalesce(is_incomplete, false) as incomplete_data_flag
+    coalesce(is_incomplete, false) or coalesce(townships_covered < townships_expected, false) as incomplete_data_flag,
+    townships_expected,
+    townships_covered
 from limits

@@ -27,7 +27,9 @@ pairs as (
         m.numerator as male_events,
         m.denominator as male_base,
         f.small_numbers_flag or m.small_numbers_flag as small_numbers_flag,
-        f.incomplete_data_flag or m.incomplete_data_flag as incomplete_data_flag
+        f.incomplete_data_flag or m.incomplete_data_flag as incomplete_data_flag,
+        f.townships_expected,
+        f.townships_covered
     from gpi
     inner join base as f on f.indicator_code = gpi.base_code and f.sex = '2'
     inner join base as m
@@ -65,5 +67,7 @@ select
     case when se_log is not null and gpi_value is not null then 'katz_log' else 'none' end as ci_method,
     small_numbers_flag,
     coalesce(male_value, 0) = 0 as zero_denominator_flag,
-    incomplete_data_flag
+    incomplete_data_flag,
+    townships_expected,
+    townships_covered
 from computed
