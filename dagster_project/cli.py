@@ -1,7 +1,10 @@
 """Command line of the monitoring warehouse.
 
   python -m dagster_project.cli run        run the whole pipeline once, every year partition in one run
-                                           (what `make run` does)
+                                           (what `make run` does); exit 0 when published - completely or
+                                           partially, figures whose inputs are missing being withheld -,
+                                           1 when the run failed, 3 with --fail-on-withheld if any figure
+                                           of the latest year is withheld
   python -m dagster_project.cli status     files loaded and quarantined per extract, the published
                                            snapshot, recent failed-run alerts
   python -m dagster_project.cli sql "..."  query the analysts' database read-only
@@ -23,6 +26,10 @@ from dagster_project import database
 from dagster_project.config import ConfigurationError, get_settings
 
 RECENT_ALERTS = 5
+# Exit status of `run`: 0 published (complete, or partial: some figures withheld because their inputs are
+# missing, which is a normal state); 1 the run failed and nothing new was published; 2 configuration error;
+# 3 only with --fail-on-withheld: published, but figures of the latest year are withheld.
+EXIT_PARTIAL = 3
 
 
 def _dagster_instance():
@@ -46,6 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         recover_abandoned_runs,
         write_alert,
     )
+    from dagster_project.publication_summary import format_summary
     from dagster_project.publish import read_publication, readonly_hint, remove_leftovers
 
     instance = _dagster_instance()
@@ -76,12 +84,31 @@ def cmd_run(args: argparse.Namespace) -> int:
             print("分析库未更新，仍为上一次发布的快照 / the analysts' database was not replaced "
                   f"(publication {before}).", file=sys.stderr)
         return 1
+    summary = _publication_summary(settings)
+    if summary is not None:
+        print("\n" + format_summary(summary))
     print(f"\n完成 / done in {elapsed:.1f}s")
     print(f"分析库 analysts' database: {settings.published_db} (publication {publication.get('publication_id')})")
     print(f"导出 exports: {settings.exports_dir}")
     print("数据字典 data dictionary: `make docs` → " + str(settings.exports_dir / "data_dictionary" / "index.html"))
     print(readonly_hint(settings.published_db))
+    if summary is not None and summary.is_partial and args.fail_on_withheld:
+        return EXIT_PARTIAL
     return 0
+
+
+def _publication_summary(settings):
+    """What the latest publication holds and withholds (from the analysts' database), or None."""
+    from dagster_project.publication_summary import read_summary
+    from dagster_project.publish import open_published_readonly
+
+    if not settings.published_db.exists():
+        return None
+    con = open_published_readonly(settings.published_db)
+    try:
+        return read_summary(con)
+    finally:
+        con.close()
 
 
 def _ledger_rows(settings) -> tuple[list[tuple], str] | None:
@@ -138,6 +165,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     if publication:
         print(f"\n分析库 published: {settings.published_db}\n  publication {publication.get('publication_id')} "
               f"run {publication.get('run_id')} at {publication.get('published_at')}")
+        from dagster_project.publication_summary import format_summary
+
+        summary = _publication_summary(settings)
+        if summary is not None:
+            print(format_summary(summary))
     else:
         print(f"\n分析库尚未发布 / nothing published yet at {settings.published_db}")
     alerts = read_alerts(args.alerts)
@@ -206,7 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dagster_project.cli", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the whole pipeline once").set_defaults(func=cmd_run)
+    run = sub.add_parser("run", help="run the whole pipeline once",
+                         description="Exit status: 0 published (complete or partial), 1 failed, 2 configuration error, "
+                                     "3 with --fail-on-withheld when figures of the latest year are withheld.")
+    run.add_argument("--fail-on-withheld", action="store_true",
+                     help="exit 3 when figures of the latest year are withheld (for schedulers that must alert)")
+    run.set_defaults(func=cmd_run)
     status = sub.add_parser("status", help="load ledger, published snapshot, recent alerts")
     status.add_argument("--alerts", type=int, default=RECENT_ALERTS, help="how many recent alerts to show")
     status.set_defaults(func=cmd_status)

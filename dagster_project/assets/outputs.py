@@ -8,7 +8,8 @@ from dagster_project.contracts import load_contracts
 from dagster_project.exports.feedback import write_feedback_files
 from dagster_project.exports.indicator_tables import write_indicator_tables
 from dagster_project.operations import WRITER_RETRY_POLICY
-from dagster_project.publish import publish, readonly_hint
+from dagster_project.publication_summary import format_summary, read_summary
+from dagster_project.publish import open_published_readonly, publish, readonly_hint
 
 # The published marts: dbt models keyed ["marts", <model>].
 MART_KEYS = sorted({key for step in build_dbt_assets() for key in step.keys if key.path[0] == "marts"},
@@ -29,8 +30,25 @@ def analysts_database(context: AssetExecutionContext) -> MaterializeResult:
     copied = publish(settings, context.run_id)
     hint = readonly_hint(settings.published_db)
     context.log.info(hint)
+    con = open_published_readonly(settings.published_db)
+    try:
+        summary = read_summary(con)
+    finally:
+        con.close()
+    published = {}
+    if summary is not None:
+        # A partial publication is a normal state: logged as a warning, the run still succeeds.
+        (context.log.warning if summary.is_partial else context.log.info)(format_summary(summary))
+        published = {
+            "publication": "partial" if summary.is_partial else "complete",
+            "latest_year": summary.latest_year,
+            "indicators_withheld": len(summary.withheld),
+            "indicators_incomplete_coverage": len(summary.incomplete),
+            "publication_summary_zh": MetadataValue.md("```\n" + format_summary(summary, listed=200) + "\n```"),
+        }
     return MaterializeResult(
         metadata={
+            **published,
             "path": MetadataValue.path(str(settings.published_db)),
             "tables": MetadataValue.json(copied),
             "open_read_only": MetadataValue.md(f"```\n{hint}\n```"),

@@ -12,6 +12,9 @@
 -- baseline for the district.
 -- Target value and tolerance: the area's own, its level's, else the catalogue's (int_area_targets_resolved,
 -- seed area_targets); target_source says which.
+-- Coverage: a value over only some of its area's townships (fct_indicator_values.townships_covered) is not
+-- judged where the seed coverage_rules says so for the area's level: assessment 'incomplete_coverage',
+-- met NULL - a missing township never flips a verdict silently.
 with indicators as (
     select
         *,
@@ -27,10 +30,13 @@ current_values as (
     select
         i.* replace (t.target_value as target_value, t.target_tolerance as target_tolerance),
         t.target_source, t.target_source_zh,
-        v.period_year, v.area_code, v.area_level, v.value, v.small_numbers_flag, v.incomplete_data_flag
+        v.period_year, v.area_code, v.area_level, v.value, v.small_numbers_flag, v.incomplete_data_flag,
+        coalesce(v.townships_covered < v.townships_expected and not coalesce(rule.judge_target_when_incomplete, false), false)
+            as is_coverage_unjudged
     from indicators as i
     inner join vals as v
         on v.indicator_code = i.indicator_code and v.sex = i.assessed_sex and v.age_group_code = i.age_group_code
+    left join {{ ref('coverage_rules') }} as rule on rule.area_level = v.area_level
     inner join {{ ref('int_area_targets_resolved') }} as t
         on t.indicator_code = i.indicator_code and t.area_code = v.area_code
 ),
@@ -81,6 +87,7 @@ assessed as (
         *,
         case
             when value is null or effective_target is null then null
+            when is_coverage_unjudged then null
             when is_relative and period_year <= baseline_year_used then null
             when target_operator = '>=' then value >= effective_target
             when target_operator = '<=' then value <= effective_target
@@ -125,6 +132,7 @@ select
             when effective_target is null and target_reference_indicator is null and is_relative then 'no_baseline'
             when effective_target is null then 'no_target_value'
             when is_relative and period_year <= baseline_year_used then 'baseline_period'
+            when is_coverage_unjudged then 'incomplete_coverage'
             when met then 'met'
             else 'not_met'
         end as varchar) as assessment,

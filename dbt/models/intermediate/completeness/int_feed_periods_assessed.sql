@@ -37,11 +37,12 @@ feeds as (
     union all
     {%- endfor %}
     select distinct 'forms/' || department, 'form_file', 'forms', department, null, 'register',
-           '部门统计报表（' || department || '）', 'statistical form (' || department || ')'
+           {{ form_department_name_zh('department') }} || '统计报表', 'statistical form (' || department || ')'
     from {{ ref('form_items') }}
     union all
     select 'forms:' || item_code, 'form_item', 'forms', department, item_code,
-           case when level = 'township' then 'township' else 'register' end, name_zh, name_en
+           case when level = 'township' then 'township' else 'register' end,
+           {{ form_department_name_zh('department') }} || '统计报表·' || name_zh, name_en || ' (form of ' || department || ')'
     from {{ ref('form_items') }}
 ),
 bounds as (
