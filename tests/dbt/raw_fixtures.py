@@ -39,13 +39,29 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[dict[str,
     con.executemany(sql, [[r.get(c) for c in cols] for r in rows])
 
 
+def other_townships() -> list[str]:
+    """The district's townships of the areas seed other than T1 and T2."""
+    import csv
+
+    with (Path(__file__).resolve().parents[2] / "dbt" / "seeds" / "areas.csv").open(encoding="utf-8") as fh:
+        return [r["area_code"] for r in csv.DictReader(fh) if r["level"] == "township" and r["area_code"] not in (T1, T2)]
+
+
 def population_rows(year: int) -> list[dict[str, Any]]:
-    """10 residents per single year of age 0..100, per sex, in each township (T1 urban, T2 rural)."""
+    """10 residents per single year of age 0..100, per sex, in each township (T1 urban, T2 rural).
+
+    The district's other townships report a population of 0 (one row each): the population is a
+    township-level feed, and a township without rows would leave every district value based on it
+    incomplete (int_indicator_townships_covered); with 0 residents the district values are T1 + T2.
+    """
     return [
         {"township_code": t, "residence": res, "sex": sex, "age": age, "population": 10, "_period_year": year}
         for t, res in ((T1, "urban"), (T2, "rural"))
         for sex in ("1", "2")
         for age in range(0, 101)
+    ] + [
+        {"township_code": t, "residence": "urban", "sex": "1", "age": 0, "population": 0, "_period_year": year}
+        for t in other_townships()
     ]
 
 
@@ -251,7 +267,8 @@ def build_raw_database(path: Path, seeds_dir: Path) -> None:
         _insert(con, "deaths", deaths_rows())
         _insert(con, "committee_members", committee_rows())
         _insert(con, "students", students_rows())
-        _insert(con, "grade_history", grade_history_rows())
+        # grade_history is sent whole (no year in its file name): ingestion leaves its _period_year empty
+        _insert(con, "grade_history", [{**r, "_period_year": None} for r in grade_history_rows()])
         _insert(con, "child_health", child_health_rows())
         _insert(con, "cancer_screening", cancer_screening_rows())
         _insert(con, "student_health", student_health_rows())

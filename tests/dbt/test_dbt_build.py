@@ -73,9 +73,10 @@ EXPECTED = {
     "c_hlt_sex_ratio_at_birth": {
         (D, "_T"): (9, 9, 100.0), (T1, "_T"): (6, 4, 150.0), (T2, "_T"): (3, 5, 60.0),
     },
-    # 村委会成员中女性比例: T1 2 of 5, T2 1 of 10 (two committees); district 3 of 15; sex _T only.
+    # 村委会成员中女性比例: T1 2 of 5, T2 1 of 10 (two committees); sex _T only. No district row: committee
+    # members are expected from every township and only 2 of the 12 sent any (see test_district_value_...).
     "w_dec_village_committee_female_share": {
-        (D, "_T"): (3, 15, 20.0), (T1, "_T"): (2, 5, 40.0), (T2, "_T"): (1, 10, 10.0),
+        (T1, "_T"): (2, 5, 40.0), (T2, "_T"): (1, 10, 10.0),
     },
     # 学前三年毛入园率: kindergarten children ÷ population 3–5 (30 per sex per township).
     "c_edu_preschool_ger": {
@@ -135,3 +136,36 @@ def test_gender_parity_index_of_preschool_enrolment(con):
            where indicator_code = 'w_edu_preschool_ger_gpi' and area_code = ? and period_year = 2023 and residence = '_T'""",
         [T1]).fetchone()[0]
     assert value == pytest.approx(50.0 / 40.0)
+
+
+def test_district_value_withheld_when_too_few_townships_report_a_township_level_feed(con):
+    """Committee members come from T1 and T2 only, 2 of the district's 12 townships: below the seed's
+    share (0.5 for a county) the district value is withheld, naming the townships missing; the township
+    values stay. Every other committee-based indicator is withheld the same way."""
+    status, reason, expected, covered = con.execute(
+        """select publication_status, reason_code, townships_expected, townships_covered
+           from main_marts.fct_indicator_publication
+           where indicator_code = 'w_dec_village_committee_female_share' and period_year = ? and area_code = ?""",
+        [fx.YEAR, D]).fetchone()
+    assert (status, reason, expected, covered) == ("withheld", "low_coverage", 12, 2)
+    missing = con.execute(
+        """select reason_zh from main_marts.fct_indicator_publication
+           where indicator_code = 'w_dec_village_committee_female_share' and period_year = ? and area_code = ?""",
+        [fx.YEAR, D]).fetchone()[0]
+    assert all(t in missing for t in fx.other_townships()) and T1 not in missing
+    assert values(con, "w_dec_village_committee_female_share")[(T1, "_T")] == (2, 5, 40.0)
+
+
+def test_indicators_of_periods_without_their_inputs_are_withheld_not_zero(con):
+    """Births exist for 2023 only, the population for 2021-2023: infant mortality 2022 has no birth register,
+    so it is withheld as not received - never a value over a missing denominator - and listed with its reason."""
+    assert values(con, "c_hlt_infant_mortality", year=2022) == {}
+    status, reason, reason_zh = con.execute(
+        """select publication_status, reason_code, reason_zh from main_marts.fct_indicator_publication
+           where indicator_code = 'c_hlt_infant_mortality' and period_year = 2022 and area_code = ?""", [D]).fetchone()
+    assert (status, reason) == ("withheld", "not_received")
+    assert "活产登记 2022年度未报送" in reason_zh and "死亡登记 2022年度未报送" in reason_zh
+    completeness = dict(con.execute(
+        """select feed_code, status from main_marts.fct_reporting_completeness
+           where period_year = 2022 and area_code = ? and feed_code in ('births', 'population')""", [D]).fetchall())
+    assert completeness == {"births": "not_received", "population": "received"}

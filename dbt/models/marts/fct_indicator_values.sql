@@ -30,7 +30,8 @@ select
     cast(v.townships_expected as integer) as townships_expected,
     cast(v.townships_covered as integer) as townships_covered,
     cast(case when v.townships_covered < v.townships_expected
-              then v.townships_covered || '/' || v.townships_expected || ' 个乡镇街道' end as varchar) as coverage_zh
+              then v.townships_covered || '/' || v.townships_expected || ' 个乡镇街道' end as varchar) as coverage_zh,
+    cast(coalesce(v.is_target_judgeable, true) as boolean) as is_target_judgeable
 from values_all as v
 inner join {{ ref('indicator_catalogue') }} as cat on cat.indicator_code = v.indicator_code
 left join {{ ref('areas') }} as area on area.area_code = v.area_code

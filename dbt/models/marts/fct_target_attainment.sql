@@ -13,7 +13,7 @@
 -- Target value and tolerance: the area's own, its level's, else the catalogue's (int_area_targets_resolved,
 -- seed area_targets); target_source says which.
 -- Coverage: a value over only some of its area's townships (fct_indicator_values.townships_covered) is not
--- judged where the seed coverage_rules says so for the area's level: assessment 'incomplete_coverage',
+-- judged (fct_indicator_values.is_target_judgeable, seed coverage_rules): assessment 'incomplete_coverage',
 -- met NULL - a missing township never flips a verdict silently.
 with indicators as (
     select
@@ -31,12 +31,10 @@ current_values as (
         i.* replace (t.target_value as target_value, t.target_tolerance as target_tolerance),
         t.target_source, t.target_source_zh,
         v.period_year, v.area_code, v.area_level, v.value, v.small_numbers_flag, v.incomplete_data_flag,
-        coalesce(v.townships_covered < v.townships_expected and not coalesce(rule.judge_target_when_incomplete, false), false)
-            as is_coverage_unjudged
+        not coalesce(v.is_target_judgeable, true) as is_coverage_unjudged
     from indicators as i
     inner join vals as v
         on v.indicator_code = i.indicator_code and v.sex = i.assessed_sex and v.age_group_code = i.age_group_code
-    left join {{ ref('coverage_rules') }} as rule on rule.area_level = v.area_level
     inner join {{ ref('int_area_targets_resolved') }} as t
         on t.indicator_code = i.indicator_code and t.area_code = v.area_code
 ),

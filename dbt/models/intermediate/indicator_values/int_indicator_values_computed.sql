@@ -15,7 +15,8 @@ with rows as (
         cat.unit,
         cat.factor,
         cat.ci_method,
-        cat.unit in ('count', 'years') as is_level
+        cat.unit in ('count', 'years') as is_level,
+        coalesce(rule.judge_target_when_incomplete, false) as judge_when_incomplete
     from {{ ref('int_indicator_components_rolled_up') }} as r
     inner join {{ ref('indicator_catalogue') }} as cat on cat.indicator_code = r.indicator_code
     left join {{ ref('areas') }} as area on area.area_code = r.area_code
@@ -81,5 +82,7 @@ select
     not is_level and coalesce(denominator, 0) = 0 as zero_denominator_flag,
     coalesce(is_incomplete, false) or coalesce(townships_covered < townships_expected, false) as incomplete_data_flag,
     townships_expected,
-    townships_covered
+    townships_covered,
+    -- a value over part of its area's townships is not judged against the target (seed coverage_rules)
+    not coalesce(townships_covered < townships_expected and not judge_when_incomplete, false) as is_target_judgeable
 from limits

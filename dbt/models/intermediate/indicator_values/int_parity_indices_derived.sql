@@ -29,7 +29,8 @@ pairs as (
         f.small_numbers_flag or m.small_numbers_flag as small_numbers_flag,
         f.incomplete_data_flag or m.incomplete_data_flag as incomplete_data_flag,
         f.townships_expected,
-        f.townships_covered
+        f.townships_covered,
+        f.is_target_judgeable and m.is_target_judgeable as is_target_judgeable
     from gpi
     inner join base as f on f.indicator_code = gpi.base_code and f.sex = '2'
     inner join base as m
@@ -69,5 +70,6 @@ select
     coalesce(male_value, 0) = 0 as zero_denominator_flag,
     incomplete_data_flag,
     townships_expected,
-    townships_covered
+    townships_covered,
+    is_target_judgeable
 from computed
