@@ -1,6 +1,5 @@
 -- 报送情况（按报送期）· one row per feed × expected period: was it received, and can it be used?
--- Expected feeds: every extract of reporting_feeds(), every department's forms file and every form item
--- of the form_items seed. Expected periods: from var('validation_first_year') (or the first year of any
+-- Expected feeds: int_feeds_listed (every extract, every department's forms file, every form item). Expected periods: from var('validation_first_year') (or the first year of any
 -- data, if earlier) to the latest period of any data or any file received (a year whose only file was
 -- rejected is still expected). Status, the first that applies:
 --   gate_failed     the period's file failed a blocking quality rule (audit.gate_verdicts): left out
@@ -10,7 +9,6 @@
 --   item_missing    form items only: the department's form arrived without this item
 --   not_received    no file
 -- A feed is usable for a period only when received.
-{%- set feeds = reporting_feeds() %}
 with counted as (
     select * from {{ ref('int_feed_rows_counted') }}
 ),
@@ -30,20 +28,7 @@ gate as (
     group by all
 ),
 feeds as (
-    {%- for f in feeds %}
-    select '{{ f.extract }}' as feed_code, 'extract' as feed_kind, '{{ f.extract }}' as extract_name,
-           cast(null as varchar) as source_department, cast(null as varchar) as item_code,
-           '{{ f.coverage }}' as coverage_unit, '{{ f.name_zh }}' as feed_name_zh, '{{ f.name_en }}' as feed_name_en
-    union all
-    {%- endfor %}
-    select distinct 'forms/' || department, 'form_file', 'forms', department, null, 'register',
-           {{ form_department_name_zh('department') }} || '统计报表', 'statistical form (' || department || ')'
-    from {{ ref('form_items') }}
-    union all
-    select 'forms:' || item_code, 'form_item', 'forms', department, item_code,
-           case when level = 'township' then 'township' else 'register' end,
-           {{ form_department_name_zh('department') }} || '统计报表·' || name_zh, name_en || ' (form of ' || department || ')'
-    from {{ ref('form_items') }}
+    select * from {{ ref('int_feeds_listed') }}
 ),
 bounds as (
     select
