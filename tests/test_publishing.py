@@ -178,8 +178,9 @@ def test_tables_with_person_identifiers_are_never_published(ws, published, tmp_p
 
 def test_publishing_waits_for_every_mart_and_every_mart_for_the_quality_gates():
     """The publishing asset depends on every mart; each mart (through its dbt steps) on every extract
-    whose blocking check it needs. Dagster does not run a step downstream of a failed blocking check
-    (tests/test_blocking_gate.py), so a failed gate leaves the last publication in place."""
+    whose blocking check it needs: the checks are blocking so that dbt reads the gate's verdicts only after
+    they are written; a period that fails is left out of the indicators that need it (tests/test_blocking_gate.py),
+    and a check that cannot run at all stops everything downstream, leaving the last publication in place."""
     from dagster_project.definitions import defs
 
     graph = defs.resolve_asset_graph()
