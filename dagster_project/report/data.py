@@ -6,11 +6,6 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-# Registers in which every township is expected to have rows every year; event registers (deaths, cases)
-# may have none in a small township, which is not missing data.
-EXPECT_EVERY_TOWNSHIP = {"population", "births", "child_health", "students", "student_health", "committee_members",
-                         "social_assistance", "cancer_screening"}
-
 DEPARTMENT_ZH = {
     "population": "公安/统计局（人口）", "health": "卫健局", "education": "教育局", "civil_affairs": "民政局",
     "justice": "公安局·法院·司法局", "forms": "各部门统计报表", "statistics": "统计局", "human_resources": "人社局",
@@ -113,7 +108,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
         district_code=district_code, district_name=district_name, townships=townships,
         values_by_sex=values_by_sex, warnings=warnings, warnings_township=warnings_township, series=series,
         gaps=gaps, township_values=township_values, warning_rules=warning_rules,
-        quality=load_quality(con, year, [t for t, _ in townships]), run_info=load_run_info(con),
+        quality=load_quality(con, year, district_code), run_info=load_run_info(con),
     )
 
 
@@ -126,39 +121,38 @@ def load_run_info(con) -> dict:
     return info
 
 
-def load_quality(con, year: int, townships: list[str]) -> dict:
-    from dagster_project.contracts import load_contracts
-
-    contracts = load_contracts()
-    quality: dict = {"completeness": [], "by_department": [], "top_reasons": [], "gx_failures": None,
-                     "findings": None, "findings_note": ""}
+def load_quality(con, year: int, district_code: str) -> dict:
+    quality: dict = {"completeness": [], "publication": [], "by_department": [], "top_reasons": [],
+                     "gx_failures": None, "findings": None, "findings_note": ""}
     if not _table_exists(con, "audit", "file_loads"):
         return quality
     loads = con.execute(
         """SELECT extract, department, source_department, period_year, rows_read, rows_loaded, rows_quarantined,
                   rows_flagged, status, is_current, load_id, source_file
            FROM audit.file_loads""").pl()
-    # completeness: was each extract (and each form department) received for the year, and from how many townships
-    form_departments = sorted({r[0] for r in con.execute("SELECT DISTINCT department FROM main_seeds.form_items").fetchall()}) \
-        if _table_exists(con, "main_seeds", "form_items") else []
-    for name, extract in contracts.extracts.items():
-        if name == "forms":
-            continue
-        yearless = name == "grade_history"
-        current = loads.filter((pl.col("extract") == name) & pl.col("is_current")
-                               & (pl.col("period_year").is_null() if yearless else pl.col("period_year") == year))
-        quality["completeness"].append({
-            "department": extract.department, "extract": name, "received": current.height > 0,
-            "files": current["source_file"].to_list(),
-            "townships": _township_coverage(con, name, year, townships, yearless),
-        })
-    for department in form_departments:
-        current = loads.filter((pl.col("extract") == "forms") & pl.col("is_current")
-                               & (pl.col("source_department") == department) & (pl.col("period_year") == year))
-        quality["completeness"].append({
-            "department": "forms", "extract": f"forms:{department}", "received": current.height > 0,
-            "files": current["source_file"].to_list(), "townships": None,
-        })
+    # completeness (报送情况) and what it withheld are decided in dbt: marts fct_reporting_completeness and
+    # fct_indicator_publication; the report only lists them, with the files behind each extract
+    if _table_exists(con, "main_marts", "fct_reporting_completeness"):
+        completeness = con.execute(
+            """SELECT c.feed_code, c.extract_name, c.source_department, c.feed_name_zh, c.status, c.status_zh,
+                      c.rows_usable, c.townships_expected, c.townships_reporting, c.reporting_rate_percent
+               FROM main_marts.fct_reporting_completeness c
+               WHERE c.period_year = ? AND c.area_level <> 'township'
+               ORDER BY c.feed_kind, c.feed_code""", [year]).pl().to_dicts()
+        for c in completeness:
+            current = loads.filter((pl.col("extract") == c["extract_name"]) & pl.col("is_current")
+                                   & ((pl.col("period_year") == year) | pl.col("period_year").is_null())
+                                   & (pl.col("source_department") == c["source_department"] if c["source_department"]
+                                      else pl.lit(True)))
+            c["files"] = current["source_file"].to_list()
+        quality["completeness"] = completeness
+    if _table_exists(con, "main_marts", "fct_indicator_publication"):
+        quality["publication"] = con.execute(
+            """SELECT p.indicator_code, d.name_zh, d.plan, p.publication_status, p.publication_status_zh, p.reason_zh
+               FROM main_marts.fct_indicator_publication p
+               JOIN main_marts.dim_indicator d USING (indicator_code)
+               WHERE p.period_year = ? AND p.area_code = ? AND p.publication_status <> 'published'
+               ORDER BY p.publication_status DESC, d.plan, p.indicator_code""", [year, district_code]).pl().to_dicts()
     year_loads = loads.filter(pl.col("is_current") & ((pl.col("period_year") == year) | pl.col("period_year").is_null()))
     quality["by_department"] = (
         year_loads.group_by("department").agg(
@@ -210,19 +204,3 @@ def _open_findings_filter(frame: pl.DataFrame, year: int):
     for c in conditions[1:]:
         expr = expr & c
     return expr
-
-
-def _township_coverage(con, extract: str, year: int, townships: list[str], yearless: bool) -> int | None:
-    if yearless or not _table_exists(con, "raw", extract):
-        return None
-    columns = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?", [extract]).fetchall()}
-    if "township_code" in columns:
-        expr = "township_code"
-    elif "committee_code" in columns:
-        expr = "substr(committee_code, 1, 9)"
-    else:
-        return None
-    return con.execute(
-        f"SELECT count(DISTINCT {expr}) FROM raw.\"{extract}\" WHERE _period_year = ? AND {expr} IN (SELECT unnest(?))",
-        [year, townships]).fetchone()[0]

@@ -9,7 +9,7 @@ import polars as pl
 from dagster_project.exports.provincial_submission import target_text
 from dagster_project.report import charts
 from dagster_project.report.charts import STATUS_COLOURS, STATUS_ZH, fmt
-from dagster_project.report.data import DEPARTMENT_ZH, EXPECT_EVERY_TOWNSHIP, ReportData
+from dagster_project.report.data import DEPARTMENT_ZH, ReportData
 
 UNIT_ZH = {"percent": "%", "per_1000": "‰", "per_100k": "1/10万", "per_1000_population": "每千人口",
            "ratio": "比值", "count": "个/人", "years": "岁"}
@@ -141,9 +141,12 @@ def _summary(data: ReportData, indicators: list[dict], warn: dict) -> str:
         out.append(f"<li>预计达标困难或未达标：{escape(names)}。</li>")
     if volatile:
         out.append(f"<li>波动较大（较上年或较前几年均值变化超过规则界限）：{escape('、'.join(i['name_zh'] for i in volatile))}。</li>")
-    out.append(f"<li>数据质量：本年度应报{len(data.quality.get('completeness', []))}项报表，"
-               f"已收到{sum(1 for c in data.quality.get('completeness', []) if c['received'])}项；"
-               f"隔离行{sum((d['rows_quarantined'] or 0) for d in data.quality.get('by_department', []))}行（详见数据质量一节）。</li>")
+    completeness, publication = data.quality.get("completeness", []), data.quality.get("publication", [])
+    withheld = sum(1 for p in publication if p["publication_status"] == "withheld")
+    out.append(f"<li>数据质量：本年度应报{len(completeness)}项报表，"
+               f"已收到可用{sum(1 for c in completeness if c['status'] == 'received')}项；"
+               + (f"因所需数据缺失扣发{withheld}个指标、{len(publication) - withheld}个指标覆盖不全；" if publication else "指标全部发布；")
+               + f"隔离行{sum((d['rows_quarantined'] or 0) for d in data.quality.get('by_department', []))}行（详见数据质量一节）。</li>")
     out.append("</ul></section>")
     return "\n".join(out)
 
@@ -272,18 +275,35 @@ def _warning_section(data: ReportData, indicators: list[dict], warn: dict) -> st
 def _quality_section(data: ReportData) -> str:
     q = data.quality
     out = ['<section id="quality"><h2>数据质量 <span class="en">Data quality</span></h2>']
-    out.append("<h3>报送完整性 <span class='en'>Completeness: extracts received for the year and townships covered</span></h3>")
-    out.append('<table><thead><tr><th>部门 Department</th><th>报表 Extract</th><th>是否收到</th><th class="num">覆盖乡镇</th><th>文件 Files</th></tr></thead><tbody>')
-    n_towns = len(data.townships)
+    out.append("<h3>报送情况 <span class='en'>Reporting completeness: what was received for the year, and from how many townships</span></h3>")
+    out.append('<table><thead><tr><th>报送数据 Input</th><th>状态 Status</th><th class="num">可用记录</th>'
+               '<th class="num">报送乡镇</th><th class="num">报送率</th><th>文件 Files</th></tr></thead><tbody>')
     for c in q.get("completeness", []):
-        received = '<span class="ok">已收到 ✓</span>' if c["received"] else '<span class="bad">未收到 ✗</span>'
-        towns = "" if c["townships"] is None else f'{c["townships"]}/{n_towns}'
-        if c["townships"] is not None and c["townships"] < n_towns and c["extract"] in EXPECT_EVERY_TOWNSHIP:
+        ok = c["status"] == "received"
+        status = f'<span class="{"ok" if ok else "bad"}">{escape(c["status_zh"])}{" ✓" if ok else " ✗"}</span>'
+        towns = "" if c["townships_expected"] is None else f'{c["townships_reporting"]}/{c["townships_expected"]}'
+        if c["townships_expected"] is not None and c["townships_reporting"] < c["townships_expected"]:
             towns = f'<span class="bad">{towns}</span>'
-        out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(c["department"], c["department"]))}</td><td>{escape(c["extract"])}</td>'
-                   f'<td>{received}</td><td class="num">{towns}</td><td class="note">{escape(", ".join(c["files"]))}</td></tr>')
-    out.append("</tbody></table><p class='note'>覆盖乡镇：当年有记录的乡镇街道数（红色：应每个乡镇都有记录的登记表缺乡镇）。"
-               "死亡、案件等事件类报表某乡镇无记录可能只是当年无事件。</p>")
+        out.append(f'<tr><td>{escape(c["feed_name_zh"])}</td><td>{status}</td><td class="num">{c["rows_usable"] or 0:,}</td>'
+                   f'<td class="num">{towns}</td><td class="num">{c["reporting_rate_percent"]:.0f}%</td>'
+                   f'<td class="note">{escape(", ".join(c["files"]))}</td></tr>')
+    out.append("</tbody></table><p class='note'>报送乡镇：按乡镇报送的数据（常住人口、村（居）委会成员、按乡镇填报的报表项）"
+               "当年有记录的乡镇街道数；出生、死亡、案件等全区登记收到即覆盖全区（某乡镇无记录可能只是当年无事件）。"
+               "来源 marts.fct_reporting_completeness。</p>")
+    publication = q.get("publication", [])
+    out.append("<h3>扣发与覆盖不全的指标 <span class='en'>Figures withheld or on incomplete coverage</span></h3>")
+    if not publication:
+        out.append("<p class='ok'>本年度所有指标的所需数据齐全，全部发布。</p>")
+    else:
+        out.append("<p class='note'>缺少所需数据（未报送、整份拒收、未通过阻断性检查）的指标本年度扣发；"
+                   "只有部分乡镇街道数据齐全的指标只按这些乡镇计算（分子分母同口径），标注覆盖情况，不作达标判断。"
+                   "来源 marts.fct_indicator_publication。</p>")
+        out.append('<table><thead><tr><th>指标 Indicator</th><th>状态 Status</th><th>原因 Reason</th></tr></thead><tbody>')
+        for r in publication:
+            cls = "bad" if r["publication_status"] == "withheld" else "note"
+            out.append(f'<tr><td>{escape(r["name_zh"])} <span class="code">{escape(r["indicator_code"])}</span></td>'
+                       f'<td class="{cls}">{escape(r["publication_status_zh"])}</td><td>{escape(r["reason_zh"] or "")}</td></tr>')
+        out.append("</tbody></table>")
     by_dept = q.get("by_department", [])
     out.append("<h3>各部门隔离行 <span class='en'>Quarantined rows by department (current files of the year)</span></h3>")
     if by_dept:
