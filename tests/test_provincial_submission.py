@@ -69,15 +69,21 @@ def test_workbook_has_a_sheet_per_domain_in_the_fixed_layout(submission, warehou
     con.close()
     for prefix in (PUBLIC_PREFIX, INTERNAL_PREFIX):
         book = openpyxl.load_workbook(result.snapshot_dir / f"{prefix}_省级报送_{result.year}.xlsx", read_only=False)
-        assert book.sheetnames[0] == "说明 Notes"
-        assert set(book.sheetnames[1:]) == domains
-        for name in book.sheetnames[1:]:
+        assert book.sheetnames[:3] == ["说明 Notes", "报送情况 Completeness", "扣发与覆盖不全 Withheld"]
+        assert set(book.sheetnames[3:]) == domains
+        for name in book.sheetnames[3:]:
             header = [c.value for c in book[name][1]][: len(FIXED_COLUMNS)]
             assert header == FIXED_COLUMNS, name
+        # 报送情况: one row per extract and department form of the year, as the completeness mart says
+        completeness = list(book["报送情况 Completeness"].iter_rows(values_only=True))
+        assert completeness[0][:4] == ("报送数据 Input", "状态 Status", "报送乡镇 Townships reporting", "报送率% Reporting rate")
+        assert ("可用记录 Usable rows" in completeness[0]) == (prefix == INTERNAL_PREFIX)
+        statuses = {r[0]: r[1] for r in completeness[1:]}
+        assert statuses["常住人口"] == "已报送" and len(statuses) >= 13
         notes = [book["说明 Notes"].cell(row=r, column=1).value for r in range(1, 4)]
         if prefix == INTERNAL_PREFIX:
             assert INTERNAL_NOTE in notes
-            assert INTERNAL_NOTE in book[book.sheetnames[1]].oddHeader.center.text
+            assert INTERNAL_NOTE in book[book.sheetnames[3]].oddHeader.center.text
         else:
             assert INTERNAL_NOTE not in notes
 
@@ -103,7 +109,7 @@ def test_export_values_equal_warehouse_values(submission, warehouse):
     assert seen > 1000
     # the workbook holds the same numbers as the CSV
     book = openpyxl.load_workbook(result.snapshot_dir / f"{INTERNAL_PREFIX}_省级报送_{result.year}.xlsx", read_only=True)
-    for name in book.sheetnames[1:]:
+    for name in book.sheetnames[3:]:  # after the notes, 报送情况 and the withheld figures
         rows = list(book[name].iter_rows(values_only=True))
         header = list(rows[0])
         for r in rows[1:]:

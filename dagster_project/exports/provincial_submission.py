@@ -5,6 +5,8 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
   公开_省级报送_<year>.xlsx                     a sheet per domain, fixed layout, small cells protected
   公开_省级报送_<year>.csv                      the same rows in one CSV (UTF-8 with BOM)
   公开_SDMX_<year>.csv                          SDMX-CSV of the same cells (CONF_STATUS C/D on suppressed ones)
+  公开_报送情况_<year>.csv                      报送情况: each input's status and townships reporting (also a sheet
+                                               of the workbook, beside the figures withheld or on incomplete coverage)
   内部使用_未做小数保护_省级报送_<year>.xlsx     the same layout, unsuppressed (sheet note 内部使用·未做小数保护)
   内部使用_未做小数保护_省级报送_<year>.csv
   内部使用_未做小数保护_SDMX_<year>.csv          every value of the year (all residences and age groups)
@@ -423,7 +425,33 @@ def _write_csv(frame: pl.DataFrame, path: Path) -> None:
     tmp.replace(path)
 
 
-def _write_workbook(table: pl.DataFrame, path: Path, year: int, public: bool, threshold: int) -> None:
+def completeness_tables(con: duckdb.DuckDBPyConnection, year: int, public: bool) -> dict[str, pl.DataFrame]:
+    """报送情况 (what was received for the year, from how many townships) and the figures withheld or on
+    incomplete coverage, as the marts say (fct_reporting_completeness, fct_indicator_publication). The public
+    edition leaves out row counts: a small register (cases, maternal deaths) would reveal a small count."""
+    district = con.execute("SELECT area_code FROM main_marts.fct_indicator_publication "
+                           "ORDER BY area_level = 'county' DESC, area_code LIMIT 1").fetchone()
+    district = district[0] if district else None
+    received = con.execute(
+        """SELECT feed_name_zh AS "报送数据 Input", status_zh AS "状态 Status",
+                  CASE WHEN townships_expected IS NOT NULL THEN townships_reporting || '/' || townships_expected END
+                      AS "报送乡镇 Townships reporting",
+                  reporting_rate_percent AS "报送率% Reporting rate", rows_usable AS "可用记录 Usable rows"
+           FROM main_marts.fct_reporting_completeness
+           WHERE period_year = ? AND area_code = ? ORDER BY feed_kind, feed_code""", [year, district]).pl()
+    if public:
+        received = received.drop("可用记录 Usable rows")
+    withheld = con.execute(
+        """SELECT p.indicator_code AS "指标代码 Code", d.name_zh AS "指标名称 Indicator",
+                  p.publication_status_zh AS "状态 Status", p.reason_zh AS "原因 Reason"
+           FROM main_marts.fct_indicator_publication p JOIN main_marts.dim_indicator d USING (indicator_code)
+           WHERE p.period_year = ? AND p.area_code = ? AND p.publication_status <> 'published'
+           ORDER BY p.publication_status DESC, p.indicator_code""", [year, district]).pl()
+    return {"报送情况 Completeness": received, "扣发与覆盖不全 Withheld": withheld}
+
+
+def _write_workbook(table: pl.DataFrame, path: Path, year: int, public: bool, threshold: int,
+                    completeness: dict[str, pl.DataFrame] | None = None) -> None:
     import xlsxwriter
 
     note = PUBLIC_NOTE if public else INTERNAL_NOTE
@@ -444,6 +472,10 @@ def _write_workbook(table: pl.DataFrame, path: Path, year: int, public: bool, th
         for i, (text, fmt) in enumerate(lines):
             cover.write_string(i, 0, text, fmt) if fmt else cover.write_string(i, 0, text)
         cover.set_column(0, 0, 110)
+        for name, frame in (completeness or {}).items():
+            for written in write_sheet(neutralise_frame(frame), workbook, name):
+                sheet = workbook.get_worksheet_by_name(written)
+                sheet.set_header(f"&C{note}")
         for (domain,), part in table.partition_by("领域 Domain", as_dict=True, maintain_order=True).items():
             name = re.sub(r"[\[\]:*?/\\]", "", domain)[:31]
             for written in write_sheet(part, workbook, name):
@@ -569,10 +601,14 @@ def _write_files(con, protected: ProtectedYear, out: Path) -> list[Path]:
     files = []
     for public, prefix in ((True, PUBLIC_PREFIX), (False, INTERNAL_PREFIX)):
         table = submission_table(con, protected, public)
+        completeness = completeness_tables(con, year, public)
         xlsx = out / f"{prefix}_省级报送_{year}.xlsx"
-        _write_workbook(table, xlsx, year, public, protected.threshold)
+        _write_workbook(table, xlsx, year, public, protected.threshold, completeness)
         csv = out / f"{prefix}_省级报送_{year}.csv"
         _write_csv(table, csv)
+        reporting = out / f"{prefix}_报送情况_{year}.csv"
+        _write_csv(completeness["报送情况 Completeness"], reporting)
+        files.append(reporting)
         sdmx = out / f"{prefix}_SDMX_{year}.csv"
         _write_csv(sdmx_frame(con, protected, public), sdmx)
         files += [xlsx, csv, sdmx]
