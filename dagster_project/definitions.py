@@ -26,9 +26,9 @@ downstream_of_raw = [key for step in dbt_steps for key in step.keys] + [
 ]
 
 quality_checks = build_quality_checks()
-# Every sensor run evaluates every extract's blocking checks, not only the changed file's (an extract
-# that failed its gate keeps the marts and the publication blocked until it is fixed), and the dbt
-# tests of the models it rebuilds (a run request lists its checks explicitly).
+# Every sensor run evaluates every extract's blocking checks, not only the changed file's (a period
+# that failed its gate keeps its figures withheld until it is fixed), and the dbt tests of the models
+# it rebuilds (a run request lists its checks explicitly).
 all_check_keys = [key for checks in quality_checks for key in checks.check_keys] + [
     key for step in dbt_steps for key in step.check_keys]
 

@@ -12,7 +12,7 @@
   the same bytes appearing under a new name for the same extract and year (a rename or a copy). A
   file modified within the last `MONITOR_SENSOR_SETTLE_SECONDS` (default 30) is left for the next
   tick: it may still be being copied. Every run requested also evaluates every extract's blocking
-  quality check, so a file that failed its gate keeps blocking publication until it is fixed.
+  quality check, so a period that failed its gate stays withheld (its figures unpublished) until fixed.
 * `annual_monitoring_schedule` runs the previous year's partition on 1 March (after the departments'
   annual deadline; health's statistical year ends 30 September).
 * `run_failure_alert` writes every failed run to `$MONITOR_DATA_DIR/alerts/run_failures.jsonl`

@@ -1,8 +1,9 @@
 """Publish the analysts' database by atomic replacement.
 
-The pipeline writes only to work.duckdb. When a run has passed its gates (the
-publishing asset depends on every mart, and Dagster does not run a mart's step
-when a blocking quality check upstream of it failed), the marts and dimensions
+The pipeline writes only to work.duckdb. When a run has built its marts (the
+publishing asset depends on every mart; periods that failed a blocking quality
+rule are left out of them, and the figures that need them are withheld, see
+marts.fct_indicator_publication), the marts and dimensions
 (`main_marts` → schema `marts`), the audit tables and findings (`audit`) and a
 `meta.publication` row are copied into a new file next to the published one.
 That file is checkpointed (no WAL), closed, made read-only, flushed to disk and
