@@ -166,7 +166,11 @@ def ingest(con, raw_dir: Path, contracts, key: bytes, tmp: Path) -> int:
                 "source_file VARCHAR, row_number BIGINT, column_name VARCHAR, rule_id VARCHAR, action VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS audit.row_flags AS SELECT * FROM audit.quarantine LIMIT 0")
     con.execute("CREATE TABLE IF NOT EXISTS audit.file_loads (source_file VARCHAR, extract VARCHAR, period_year INTEGER, "
-                "rows_read BIGINT, rows_loaded BIGINT, rows_rejected_lines BIGINT)")
+                "rows_read BIGINT, rows_loaded BIGINT, rows_rejected_lines BIGINT, source_department VARCHAR, "
+                "status VARCHAR, is_current BOOLEAN)")
+    # the dbt models read the gate's verdicts (gated_source); the reference runs no gate, so none fails
+    con.execute("CREATE TABLE IF NOT EXISTS audit.gate_verdicts (extract VARCHAR, period_year INTEGER, "
+                "passed_blocking BOOLEAN, failed_rules VARCHAR)")
     con.execute("CREATE OR REPLACE TEMP TABLE township_codes AS SELECT unnest(?::VARCHAR[]) AS code", [sorted(township_codes())])
     con.execute("CREATE OR REPLACE TEMP TABLE area_codes AS SELECT unnest(?::VARCHAR[]) AS code", [sorted(area_codes())])
     actions = {rid: spec[0] for rid, spec in RULES.items()}
@@ -346,8 +350,9 @@ def ingest(con, raw_dir: Path, contracts, key: bytes, tmp: Path) -> int:
                 f"{lit(dropped.relative)}, _row_number, split_part(i, '|', 2), split_part(i, '|', 1), split_part(i, '|', 3) "
                 f"FROM (SELECT _row_number, unnest(__issues) AS i FROM {name}_f) WHERE split_part(i, '|', 3) {wanted}")
         loaded = con.execute(f"SELECT count(*) FROM {extract.raw_table} WHERE _source_file = ?", [dropped.relative]).fetchone()[0]
-        con.execute("INSERT INTO audit.file_loads VALUES (?, ?, ?, ?, ?, ?)",
-                    [dropped.relative, extract.name, dropped.period_year, rows_read, loaded, rejected])
+        con.execute("INSERT INTO audit.file_loads VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', TRUE)",
+                    [dropped.relative, extract.name, dropped.period_year, rows_read, loaded, rejected,
+                     dropped.source_department])
         con.execute("COMMIT")
         print(f"  {dropped.relative}: {rows_read} rows, {time.time() - file_started:.2f} s", file=sys.stderr)
         for suffix in ("_t", "_n", "_v", "_i", "_f"):

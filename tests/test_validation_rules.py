@@ -42,6 +42,7 @@ import duckdb
 import pytest
 
 from dagster_project.contracts import load_contracts, read_seed, township_codes
+from dagster_project.ingest.audit_tables import AUDIT_DDL
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = PROJECT_ROOT / "dbt"
@@ -135,7 +136,8 @@ def _build_raw(db: Path) -> None:
     contracts = load_contracts()
     con = duckdb.connect(str(db))
     try:
-        con.execute("CREATE SCHEMA raw")
+        for ddl in AUDIT_DDL:  # raw and audit schemas as ingestion creates them (dbt reads the gate's verdicts)
+            con.execute(ddl)
         for extract in contracts.extracts.values():
             con.execute(extract.ddl())
         for table, rows in _rows().items():
