@@ -157,7 +157,8 @@ def test_district_value_withheld_when_too_few_townships_report_a_township_level_
 
 
 def test_indicators_of_periods_without_their_inputs_are_withheld_not_zero(con):
-    """Births exist for 2023 only, the population for 2021-2023: infant mortality 2022 has no birth register,
+    """Births files exist for 2021 and 2023 only (2022 appears only as a late report in births_2023, which does not
+    make its register received), the population for 2021-2023: infant mortality 2022 has no birth register,
     so it is withheld as not received - never a value over a missing denominator - and listed with its reason."""
     assert values(con, "c_hlt_infant_mortality", year=2022) == {}
     status, reason, reason_zh = con.execute(
@@ -169,3 +170,29 @@ def test_indicators_of_periods_without_their_inputs_are_withheld_not_zero(con):
         """select feed_code, status from main_marts.fct_reporting_completeness
            where period_year = 2022 and area_code = ? and feed_code in ('births', 'population')""", [D]).fetchall())
     assert completeness == {"births": "not_received", "population": "received"}
+
+
+def test_late_birth_counts_in_the_statistical_year_of_its_birth(con):
+    # raw_fixtures.late_births_rows: births_2021 holds T1 boys born 2021-03-01 and 2021-09-30 (the year's last
+    # day) and a T1 girl born 2020-10-01 (its first day); births_2023 holds a late T2 girl born 2021-08-15. By
+    # the event date 2021 has D 2 boys + 2 girls, T1 2 + 1, T2 0 + 1 (by the file name: D 2 + 1, T2 none).
+    assert values(con, "c_hlt_sex_ratio_at_birth", 2021) == {
+        (D, "_T"): (2, 2, 100.0), (T1, "_T"): (2, 1, 200.0), (T2, "_T"): (0, 1, 0.0)}
+    # every birth was screened: the denominators are the live births by sex (a township without a boy has no row)
+    assert {k: v[1] for k, v in values(con, "c_hlt_newborn_screening", 2021).items()} == {
+        (D, "_T"): 4, (D, "1"): 2, (D, "2"): 2, (T1, "_T"): 3, (T1, "1"): 2, (T1, "2"): 1, (T2, "_T"): 1, (T2, "2"): 1}
+    # ... and left 2023: its T2 girls stay 5 (EXPECTED above, sex ratio 3 : 5), not 6.
+    # A late boy of 2022 (births_2023) has no births file of its own year: it counts in no year, and 2022 stays
+    # a year whose birth register was not received (test_indicators_of_periods_without_their_inputs_...).
+    assert values(con, "c_hlt_sex_ratio_at_birth", 2022) == {}
+
+
+def test_late_reported_events_are_listed_with_their_years(con):
+    rows = con.execute(
+        """select extract, file_period_year, event_period_year, township_code, source_file, late_records,
+                  first_event_date, is_counted_in_indicators
+           from main_marts.fct_late_reported_events order by event_period_year""").fetchall()
+    assert [r[:6] + (str(r[6]), r[7]) for r in rows] == [
+        ("births", 2023, 2021, T2, "health/births_2023.csv", 1, "2021-08-15", True),
+        ("births", 2023, 2022, T1, "health/births_2023.csv", 1, "2022-05-01", False),
+    ]
