@@ -196,3 +196,39 @@ def test_late_reported_events_are_listed_with_their_years(con):
         ("births", 2023, 2021, T2, "health/births_2023.csv", 1, "2021-08-15", True),
         ("births", 2023, 2022, T1, "health/births_2023.csv", 1, "2022-05-01", False),
     ]
+
+
+def _dbt_show(tmp: Path, sql: str) -> list[dict]:
+    """Rows of `sql` (macros rendered) run by `dbt show` against an empty throwaway database in `tmp`."""
+    import json
+
+    env = {**os.environ, "MONITOR_WORK_DB": str(tmp / "show.duckdb"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(
+        [str(DBT), "show", "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR), "--target-path",
+         str(tmp / "target_show"), "--log-path", str(tmp / "logs"), "--output", "json", "--quiet", "--limit", "-1",
+         "--inline", sql],
+        cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(result.stdout[result.stdout.index("{"):])["show"]
+
+
+def test_statistical_year_at_the_period_boundaries_of_every_basis(tmp_path):
+    # (date, mch_year 1 Oct Y-1 .. 30 Sep Y, calendar, school_year 1 Sep Y .. 31 Aug Y+1), by hand
+    expected = [
+        ("2023-08-31", 2023, 2023, 2022), ("2023-09-01", 2023, 2023, 2023), ("2023-09-30", 2023, 2023, 2023),
+        ("2023-10-01", 2024, 2023, 2023), ("2023-12-31", 2024, 2023, 2023), ("2024-01-01", 2024, 2024, 2023),
+        ("2024-02-29", 2024, 2024, 2023), (None, None, None, None),
+    ]
+    dates = ", ".join(f"(date '{d}')" if d else "(null::date)" for d, *_ in expected)
+    bases = ("mch_year", "calendar", "school_year")
+    years = ", ".join(f"{{{{ statistical_year('d', '{b}') }}}} as {b}" for b in bases)
+    rows = _dbt_show(tmp_path, f"select cast(d as varchar) as d, {years} from (values {dates}) t(d) order by d nulls last")
+    assert [(r["d"], r["mch_year"], r["calendar"], r["school_year"]) for r in rows] == expected
+    # every day of 2019-2025 lies in the period period_end_date gives for its year, and after the year before's
+    checks = " + ".join(
+        f"count(*) filter (where not (d <= {{{{ period_end_date(statistical_year('d', '{b}'), '{b}') }}}} "
+        f"and d > {{{{ period_end_date(statistical_year('d', '{b}') ~ ' - 1', '{b}') }}}}))" for b in bases)
+    rows = _dbt_show(tmp_path, f"select count(*) as days, {checks} as outside "
+                                "from (select unnest(generate_series(date '2019-01-01', date '2025-12-31', interval 1 day))::date as d)")
+    assert rows == [{"days": 2557, "outside": 0}]
