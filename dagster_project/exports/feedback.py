@@ -138,8 +138,10 @@ def late_sentence(name_zh: str, extract: str, file_year: int, event_year: int, r
     if counted:
         return (head + f"已计入{event_year}年度（修订{event_year}年数据）。",
                 head_en + f" and count there (revising {event_year}).")
-    return (head + f"但{event_year}年度没有报送{name_zh}文件，这些记录未计入任何年度的指标：请补报{event_year}年度文件，或核对日期。",
-            head_en + f", which has no {extract} file of its own: they count in no year; send that year's file or check the dates.")
+    return (head + f"但{event_year}年度没有可用的{name_zh}文件（未报送、整份被拒收或未通过质量关卡），这些记录未计入任何年度的指标："
+                   f"请报送或更正{event_year}年度文件，或核对日期。",
+            head_en + f", which has no usable {extract} file of its own (not sent, rejected or stopped by the quality gate): "
+                      "they count in no year; send or correct that year's file, or check the dates.")
 
 
 def late_frames(con, department: str, year: int | None) -> tuple[pl.DataFrame, pl.DataFrame] | None:
