@@ -124,7 +124,14 @@ def _rule(type_: str, kwargs: dict[str, Any], *, rule_id: str, severity: str, zh
 
 
 def period_column(extract: Extract) -> str | None:
-    """The column that says which period a row belongs to."""
+    """The column that says which period a row belongs to.
+
+    For event records too (births, deaths, screenings) this is the year in the file's name, not the year
+    of the event date that dbt counts them in: the gate judges each file as it was sent (a period without
+    rows = a file not sent; townships reporting, mean birth weight, share of boys = what that file holds)
+    and a failed gate withholds that file. A late event moves into an earlier year only in dbt, after its
+    own file has passed the gate.
+    """
     if extract.has_year_in_name:
         return "_period_year"
     names = {c.name for c in extract.columns}

@@ -228,6 +228,62 @@ def test_diff_lists_every_changed_value_with_the_load_behind_it(warehouse, tmp_p
     assert set(npc["引起变更的加载 Loads that changed it"]) == {"口径或代码变更（无新加载） / definitions or code changed (no new load)"}
 
 
+def test_diff_lists_a_revised_earlier_year_with_the_later_file_behind_it(warehouse, tmp_path):
+    # A corrected births file of the year carries a late birth of the year before (events count in the
+    # statistical year of their date): the earlier year's live births change, and the diff of the year's
+    # submission lists those cells as a revision of the earlier year, with the new births load behind them.
+    data_dir = warehouse.copy_to(tmp_path / "warehouse")
+    settings = warehouse.settings(tmp_path / "exports", data_dir=data_dir)
+    first = write_submission(settings, now=dt.datetime(2025, 3, 1, 9, 0, 0))
+    year = first.year
+    con = duckdb.connect(str(data_dir / "work.duckdb"))
+    old_load, = con.execute("SELECT load_id FROM audit.file_loads WHERE extract = 'births' AND period_year = ? AND is_current",
+                            [year]).fetchone()
+    con.execute("UPDATE audit.file_loads SET is_current = false, status = 'superseded' WHERE load_id = ?", [old_load])
+    con.execute("INSERT INTO audit.file_loads (load_id, extract, department, period_year, source_file, sha256, status, is_current) "
+                "VALUES (?, 'births', 'health', ?, 'health/births_late.csv', 'abc', 'loaded', true)",
+                [f"births-{year}-late00000000", year])
+    # the late birth is a boy of township 430502001: the sex ratio's numerator of that township and of the district
+    changed = con.execute(
+        """UPDATE main_marts.fct_indicator_values SET numerator = numerator + 1, value = (numerator + 1) * 100 / denominator
+           WHERE indicator_code = 'c_hlt_sex_ratio_at_birth' AND period_year = ? AND area_code IN ('430502001', '430502')
+             AND residence = '_T'
+           RETURNING area_code, numerator""", [year - 1]).fetchall()
+    con.close()
+    assert len(changed) == 2
+    second = write_submission(settings, now=dt.datetime(2025, 4, 1, 9, 0, 0))
+    assert second.is_new
+    diff = write_diff(settings, year)
+    assert diff.revised_years == [year - 1] and diff.changed_cells == 2
+    assert "往年修订" in diff.note
+    frame = pl.read_csv(diff.path, infer_schema_length=0)
+    assert set(frame["年度 Year"]) == {str(year - 1)}
+    assert set(frame["往年修订 Earlier year"]) == {"往年修订 revision of an earlier year"}
+    assert {(r["地区代码 Area code"], float(r["新分子 New numerator"]) - float(r["原分子 Old numerator"]))
+            for r in frame.iter_rows(named=True)} == {("430502001", 1.0), ("430502", 1.0)}
+    # the year's own births file (a later period than the revised year) is named as the load behind it
+    assert set(frame["引起变更的加载 Loads that changed it"]) == {f"births-{year}-late00000000"}
+    assert set(frame["被替换的加载 Replaced loads"]) == {old_load}
+
+
+def test_a_previous_snapshot_of_format_1_is_compared_for_its_own_year(warehouse, tmp_path):
+    data_dir = warehouse.copy_to(tmp_path / "warehouse")
+    settings = warehouse.settings(tmp_path / "exports", data_dir=data_dir)
+    first = write_submission(settings, now=dt.datetime(2025, 3, 1, 9, 0, 0))
+    year = first.year
+    # as written before earlier years were kept: the submitted year only, without period_year
+    values = first.snapshot_dir / "_snapshot" / "values.parquet"
+    pl.read_parquet(values).filter(pl.col("period_year") == year).drop("period_year").write_parquet(values)
+    con = duckdb.connect(str(data_dir / "work.duckdb"))
+    con.execute("UPDATE main_marts.fct_indicator_values SET value = value + 1 WHERE indicator_code = 'c_hlt_sex_ratio_at_birth' "
+                "AND period_year IN (?, ?) AND area_code = '430502' AND sex = '_T' AND residence = '_T'", [year, year - 1])
+    con.close()
+    assert write_submission(settings, now=dt.datetime(2025, 4, 1, 9, 0, 0)).is_new
+    diff = write_diff(settings, year)
+    frame = pl.read_csv(diff.path, infer_schema_length=0)
+    assert diff.changed_cells == 1 and frame["年度 Year"].to_list() == [str(year)] and diff.revised_years == []
+
+
 def test_sources_map_to_extracts_and_form_departments():
     extracts = {"births", "deaths", "population", "forms", "grade_history", "students"}
     forms = {"npc_deputies": "organization"}

@@ -95,6 +95,9 @@ class Extract:
     columns: tuple[Column, ...]
     date_order: tuple[tuple[str, str], ...] = ()
     unique_across_years: bool = False   # events: a record id may appear in one period only
+    # events: the date column that decides the row's statistical year in dbt (a late report revises its
+    # event's year); None = the file's year is the row's year
+    event_date: str | None = None
 
     @property
     def raw_table(self) -> str:
@@ -193,5 +196,6 @@ def load_contracts(path: Path = CONTRACTS_FILE) -> Contracts:
             columns=tuple(_column(c) for c in spec["columns"]),
             date_order=tuple(tuple(p) for p in spec.get("date_order", [])),
             unique_across_years=bool(spec.get("unique_across_years", False)),
+            event_date=spec.get("event_date"),
         )
     return Contracts(version=int(doc["version"]), code_lists=code_lists, extracts=extracts)

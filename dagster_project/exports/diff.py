@@ -9,13 +9,20 @@ periods that feed the year (the year itself; screenings also the two years befor
 such as grade_history always) that were not current at the previous submission, and the loads they replaced.
 A change with no such load came from a change of definitions, code lists or code (口径或代码变更).
 
+Earlier years are compared too (a snapshot keeps every year up to its own): event records count in the
+statistical year of their date, so a late report in a later file (a 2023 birth in births_2024) revises an
+earlier year's figures that were already submitted. Such rows are marked 往年修订 (revision of an earlier
+year); for event extracts (contract `event_date`) the loads of later periods count among those behind a
+change, since a later file can carry late events. A previous snapshot written before earlier years were
+kept (format 1) is compared for its own year only.
+
 The diff holds unsuppressed figures: it is an internal file (内部使用_未做小数保护_变更清单_…).
 """
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -30,7 +37,7 @@ from dagster_project.exports.provincial_submission import (
 )
 from dagster_project.exports.spreadsheet_safety import neutralise_frame
 
-KEY = ["indicator_code", "area_code", "sex", "age_group_code", "residence"]
+KEY = ["period_year", "indicator_code", "area_code", "sex", "age_group_code", "residence"]
 MEASURES = ["value", "numerator", "denominator"]
 NO_LOAD = "口径或代码变更（无新加载） / definitions or code changed (no new load)"
 
@@ -43,6 +50,7 @@ class DiffResult:
     path: Path | None
     changed_cells: int
     note: str
+    revised_years: list[int] = field(default_factory=list)   # earlier years with changed cells
 
 
 def _form_item_departments() -> dict[str, str]:
@@ -68,23 +76,34 @@ def source_extracts(source: str | None, form_departments: dict[str, str], extrac
     return found
 
 
-def _relevant(load: dict, extract: str, department: str | None, year: int) -> bool:
+def _event_extracts() -> set[str]:
+    """Extracts whose rows count in the year of their event date: a later period's file can revise a year."""
+    return {name for name, e in load_contracts().extracts.items() if e.event_date}
+
+
+def _relevant(load: dict, extract: str, department: str | None, year: int, event_extracts: set[str] = frozenset()) -> bool:
     if load["extract"] != extract:
         return False
     if extract == "forms" and department is not None and load.get("source_department") != department:
         return False
     period = load.get("period_year")
-    return period is None or year - LOOKBACK_YEARS.get(extract, 0) <= int(period) <= year
+    if period is None:
+        return True
+    later_files_count = extract in event_extracts  # a late report in a later file counts in `year`
+    return year - LOOKBACK_YEARS.get(extract, 0) <= int(period) and (later_files_count or int(period) <= year)
 
 
-def attribute_loads(sources: set, old_loads: list[dict], new_loads: list[dict], year: int) -> tuple[list[str], list[str]]:
+def attribute_loads(sources: set, old_loads: list[dict], new_loads: list[dict], year: int,
+                    event_extracts: set[str] = frozenset()) -> tuple[list[str], list[str]]:
     """(loads current now but not before, loads current before but not now) among the sources' relevant loads."""
     old_ids = {l["load_id"] for l in old_loads}
     new_ids = {l["load_id"] for l in new_loads}
     added, replaced = set(), set()
     for extract, department in sources:
-        added |= {l["load_id"] for l in new_loads if _relevant(l, extract, department, year) and l["load_id"] not in old_ids}
-        replaced |= {l["load_id"] for l in old_loads if _relevant(l, extract, department, year) and l["load_id"] not in new_ids}
+        def relevant(load):
+            return _relevant(load, extract, department, year, event_extracts)
+        added |= {l["load_id"] for l in new_loads if relevant(l) and l["load_id"] not in old_ids}
+        replaced |= {l["load_id"] for l in old_loads if relevant(l) and l["load_id"] not in new_ids}
     return sorted(added), sorted(replaced)
 
 
@@ -94,6 +113,11 @@ def diff_snapshots(previous: Path, current: Path) -> pl.DataFrame:
     year = int(new_manifest["year"])
     old = pl.read_parquet(previous / "_snapshot" / "values.parquet")
     new = pl.read_parquet(current / "_snapshot" / "values.parquet")
+    if "period_year" not in old.columns:  # format 1 kept the submitted year only: compare that year
+        old = old.with_columns(pl.lit(int(old_manifest["year"]), dtype=pl.Int32).alias("period_year"))
+        new = new.filter(pl.col("period_year") == int(old_manifest["year"]))
+    old = old.with_columns(pl.col("period_year").cast(pl.Int32))
+    new = new.with_columns(pl.col("period_year").cast(pl.Int32))
     joined = old.with_columns(pl.lit(True).alias("_old_row")).join(
         new.with_columns(pl.lit(True).alias("_new_row")), on=KEY, how="full", coalesce=True, suffix="_new")
     differs = pl.any_horizontal([pl.col(m).ne_missing(pl.col(f"{m}_new")) for m in MEASURES])
@@ -110,19 +134,24 @@ def diff_snapshots(previous: Path, current: Path) -> pl.DataFrame:
     sources = {r["indicator_code"]: source_extracts(r["source"], forms, extracts)
                for r in catalogue.select("indicator_code", "source").iter_rows(named=True)}
     old_loads, new_loads = old_manifest["current_loads"], new_manifest["current_loads"]
-    attribution = {code: attribute_loads(src, old_loads, new_loads, year) for code, src in sources.items()}
-    changes = changes.with_columns(
-        pl.col("indicator_code").replace_strict(
-            {c: "; ".join(a) or NO_LOAD for c, (a, _) in attribution.items()}, default=NO_LOAD).alias("loads_new"),
-        pl.col("indicator_code").replace_strict(
-            {c: "; ".join(r) for c, (_, r) in attribution.items()}, default="").alias("loads_replaced"),
-    )
+    events = _event_extracts()
+    years = sorted(set(changes["period_year"].to_list()))
+    attribution = pl.DataFrame(
+        [{"period_year": y, "indicator_code": code, "loads_new": "; ".join(a) or NO_LOAD, "loads_replaced": "; ".join(r)}
+         for y in years for code, src in sources.items()
+         for a, r in [attribute_loads(src, old_loads, new_loads, y, events)]],
+        schema={"period_year": pl.Int32, "indicator_code": pl.String, "loads_new": pl.String, "loads_replaced": pl.String})
+    changes = changes.join(attribution, on=["period_year", "indicator_code"], how="left").with_columns(
+        pl.col("loads_new").fill_null(NO_LOAD), pl.col("loads_replaced").fill_null(""))
     out = (
         changes.join(catalogue.select("indicator_code", "name_zh"), on="indicator_code", how="left")
         .join(areas.select("area_code", pl.col("name_zh").alias("area_name")), on="area_code", how="left")
         .sort(KEY)
         .select(
             pl.col("change").alias("变更类型 Change"),
+            pl.col("period_year").alias("年度 Year"),
+            pl.when(pl.col("period_year") < year).then(pl.lit("往年修订 revision of an earlier year"))
+            .otherwise(pl.lit("")).alias("往年修订 Earlier year"),
             pl.col("indicator_code").alias("指标代码 Code"),
             pl.col("name_zh").alias("指标名称 Indicator"),
             pl.col("area_code").alias("地区代码 Area code"),
@@ -160,6 +189,12 @@ def write_diff(settings: Settings, year: int, snapshot: Path | None = None) -> D
     tmp = path.with_name(path.name + ".tmp")
     neutralise_frame(frame).write_csv(tmp, include_bom=True)
     tmp.replace(path)
-    return DiffResult(year, snapshot, previous, path, frame.height,
-                      f"{frame.height} 个单元格变更 / cells changed since {previous.name}")
+    earlier = frame.filter(pl.col("年度 Year") < year)
+    revised = sorted(set(earlier["年度 Year"].to_list()))
+    note = f"{frame.height} 个单元格变更 / cells changed since {previous.name}"
+    if revised:
+        years = "、".join(str(y) for y in revised)
+        note += (f"；其中{earlier.height}个为往年修订（{years}年，迟报事件计入其发生年度）"
+                 f" / {earlier.height} of them revise earlier years ({', '.join(map(str, revised))}): late reports")
+    return DiffResult(year, snapshot, previous, path, frame.height, note, revised)
 

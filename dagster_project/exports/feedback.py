@@ -9,6 +9,13 @@ consistency with other departments' figures, missing townships or files, jumps a
 previous years, outliers. A department and year with findings but no file (a file that was
 never sent) gets a workbook too. When the findings are older than the latest file load (the
 marts were not rebuilt, e.g. a blocking quality check stopped them), the sheet says so.
+
+The 迟报 Late reports sheet (from `main_marts.fct_late_reported_events`, in the workbooks whose year
+has any) lists the event records whose date falls in an earlier statistical year than their file's:
+one sentence per file and event year ("迟报：2024年度文件中有3条出生事件发生在2023统计年度，已计入
+2023年度（修订2023年数据）"), then the records by township. The workbook of the file's year and the
+workbook of the revised year both show them. Late records stay loaded: they are counted in the year
+of the event, or - when that year has no file of its own - in no year, which the sentence says.
 """
 from __future__ import annotations
 
@@ -77,6 +84,17 @@ WHERE list_contains(string_split(departments, ','), ?) AND period_year IS NOT DI
 ORDER BY CASE importance WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, rule_code, area_code, left_figure_code
 """
 
+LATE_TABLE = "main_marts.fct_late_reported_events"
+LATE_SHEET = "迟报 Late reports"
+
+LATE_SQL = f"""
+SELECT extract, extract_name_zh, file_period_year, event_period_year, township_code, township_name_zh, source_file,
+       late_records, first_event_date, last_event_date, is_counted_in_indicators
+FROM {LATE_TABLE}
+WHERE department = ? AND (file_period_year = ? OR event_period_year = ?)
+ORDER BY file_period_year, event_period_year, extract, source_file, township_code
+"""
+
 FINDINGS_SHEET = "核查发现 Findings"
 EMPTY_NOTE = pl.DataFrame({"说明 Note": ["无 / none"]})
 NO_FINDINGS_NOTE = pl.DataFrame({"说明 Note": [
@@ -92,7 +110,11 @@ def _frame(con, sql: str, params) -> pl.DataFrame:
 
 
 def _has_findings_table(con) -> bool:
-    schema, table = FINDINGS_TABLE.split(".")
+    return _has_table(con, FINDINGS_TABLE)
+
+
+def _has_table(con, qualified: str) -> bool:
+    schema, table = qualified.split(".")
     return bool(con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_catalog = current_database() "
         "AND table_schema = ? AND table_name = ?", [schema, table]).fetchone()[0])
@@ -107,6 +129,55 @@ def _findings_note(con) -> str | None:
     if evaluated is not None and loaded is not None and evaluated < loaded:
         return STALE_NOTE.format(at=evaluated, loaded=loaded)
     return None
+
+
+def late_sentence(name_zh: str, extract: str, file_year: int, event_year: int, records: int, counted: bool) -> tuple[str, str]:
+    """(Chinese, English) sentence about `records` late reports of one file in one earlier event year."""
+    head = f"迟报：{file_year}年度文件中有{records}条{name_zh}事件发生在{event_year}统计年度，"
+    head_en = f"Late reports: {records} {extract} record(s) in the {file_year} file happened in statistical year {event_year}"
+    if counted:
+        return (head + f"已计入{event_year}年度（修订{event_year}年数据）。",
+                head_en + f" and count there (revising {event_year}).")
+    return (head + f"但{event_year}年度没有可用的{name_zh}文件（未报送、整份被拒收或未通过质量关卡），这些记录未计入任何年度的指标："
+                   f"请报送或更正{event_year}年度文件，或核对日期。",
+            head_en + f", which has no usable {extract} file of its own (not sent, rejected or stopped by the quality gate): "
+                      "they count in no year; send or correct that year's file, or check the dates.")
+
+
+def late_frames(con, department: str, year: int | None) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """(one sentence per file × event year, the records by township) of the late reports a workbook shows."""
+    if year is None or not _has_table(con, LATE_TABLE):
+        return None
+    rows = con.execute(LATE_SQL, [department, year, year]).pl()
+    if rows.height == 0:
+        return None
+    summary = (rows.group_by("extract", "extract_name_zh", "source_file", "file_period_year", "event_period_year",
+                             "is_counted_in_indicators", maintain_order=True)
+               .agg(pl.col("late_records").sum()))
+    texts = [late_sentence(r["extract_name_zh"], r["extract"], r["file_period_year"], r["event_period_year"],
+                           r["late_records"], r["is_counted_in_indicators"]) for r in summary.iter_rows(named=True)]
+    summary = summary.select(
+        pl.col("source_file").alias("文件 File"),
+        pl.col("file_period_year").alias("文件年度 File year"),
+        pl.col("event_period_year").alias("事件统计年度 Event year"),
+        pl.col("late_records").alias("迟报记录数 Records"),
+        pl.Series("说明", [t[0] for t in texts]),
+        pl.Series("Note", [t[1] for t in texts]),
+    )
+    detail = rows.select(
+        pl.col("source_file").alias("文件 File"),
+        pl.col("extract_name_zh").alias("报表 Extract"),
+        pl.col("file_period_year").alias("文件年度 File year"),
+        pl.col("event_period_year").alias("事件统计年度 Event year"),
+        pl.col("township_code").alias("乡镇街道代码 Township code"),
+        pl.col("township_name_zh").alias("乡镇街道 Township"),
+        pl.col("late_records").alias("迟报记录数 Records"),
+        pl.col("first_event_date").cast(pl.String).alias("最早事件日期 First date"),
+        pl.col("last_event_date").cast(pl.String).alias("最晚事件日期 Last date"),
+        pl.when(pl.col("is_counted_in_indicators")).then(pl.lit("是 yes")).otherwise(pl.lit("否 no"))
+        .alias("计入指标 Counted"),
+    )
+    return neutralise_frame(summary), neutralise_frame(detail)
 
 
 def _capped(frame: pl.DataFrame, csv_path: Path, written: list[Path]) -> tuple[pl.DataFrame, str | None]:
@@ -155,6 +226,7 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
             sheets[FINDINGS_SHEET] = _frame(con, FINDINGS_SQL, [department, year]) if findings else NO_FINDINGS_NOTE
             if note:
                 notes[FINDINGS_SHEET] = note
+            late = late_frames(con, department, year)
             tmp = path.with_suffix(".xlsx.tmp")
             import xlsxwriter
 
@@ -166,6 +238,11 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
                         write_sheet(frame, workbook, sheet, position="A3", freeze_panes=(3, 0))
                     else:
                         write_sheet(frame, workbook, name[:31])
+                if late is not None:
+                    summary, detail = late
+                    sheet = workbook.add_worksheet(LATE_SHEET)
+                    write_sheet(summary, workbook, sheet)
+                    write_sheet(detail, workbook, sheet, position=f"A{summary.height + 3}", freeze_panes=None)
             tmp.replace(path)
             written.append(path)
     finally:

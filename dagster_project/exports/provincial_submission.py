@@ -11,7 +11,8 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
   内部使用_未做小数保护_省级报送_<year>.csv
   内部使用_未做小数保护_SDMX_<year>.csv          every value of the year (all residences and age groups)
   内部使用_未做小数保护_parquet/<mart>.parquet   the marts for analysts
-  _snapshot/values.parquet, manifest.json      what the diff against the next submission needs
+  _snapshot/values.parquet, manifest.json      what the diff against the next submission needs (values of
+                                               the year and every earlier year: late reports revise those)
 
 and `submissions/<year>/LATEST` (plus a `latest` symlink where the file system allows) names the newest
 snapshot. A run whose values, loads and settings are identical to the latest snapshot writes no new one.
@@ -43,7 +44,8 @@ from dagster_project.exports.spreadsheet_safety import neutralise_frame
 from dagster_project.exports.suppression import Line, protect
 from dagster_project.exports.worksheets import write_sheet
 
-FORMAT_VERSION = 1
+# 2: the snapshot's values.parquet holds every year up to the submitted one (period_year column)
+FORMAT_VERSION = 2
 PUBLIC_PREFIX = "公开"
 INTERNAL_PREFIX = "内部使用_未做小数保护"
 INTERNAL_NOTE = "内部使用·未做小数保护"
@@ -495,11 +497,16 @@ def _current_loads(con) -> list[dict]:
 
 
 def snapshot_values(con, year: int) -> pl.DataFrame:
-    """The internal values of the year, as kept for the next diff."""
+    """The internal values of the year and of every earlier year, as kept for the next diff.
+
+    Earlier years too: a late report (an event of an earlier statistical year in a later file, see
+    marts.fct_late_reported_events) revises the year it happened in, and the diff must show that revision
+    of data already submitted. A change of an earlier year also makes the year's submission a new one.
+    """
     return con.execute(
-        "SELECT indicator_code, area_code, sex, age_group_code, residence, numerator, denominator, value "
-        "FROM main_marts.fct_indicator_values WHERE period_year = ? "
-        "ORDER BY indicator_code, area_code, sex, age_group_code, residence", [year]).pl()
+        "SELECT period_year, indicator_code, area_code, sex, age_group_code, residence, numerator, denominator, value "
+        "FROM main_marts.fct_indicator_values WHERE period_year <= ? "
+        "ORDER BY period_year, indicator_code, area_code, sex, age_group_code, residence", [year]).pl()
 
 
 def _fingerprint(values: pl.DataFrame, loads: list[dict], threshold: int) -> str:

@@ -49,6 +49,14 @@ class RuleResult:
 
 
 def period_end(extract: Extract, year: int | None) -> dt.date:
+    """Last day of the period the file's name reports (capped at today): the bound of rule future_date.
+
+    It stays the file's year even though dbt counts event records in the year of their event date
+    (contract `event_date`, dbt macro audit_columns): ingestion judges the file as it was sent. An event
+    after the end of the file's period cannot have been registered when the file was cut (or the file
+    names the wrong year), so it is quarantined and the clerk told; an event before the period's start
+    is a late report (迟报), loaded as it is and counted by dbt in its own, earlier year.
+    """
     today = dt.date.today()
     if year is None:
         return today

@@ -453,6 +453,9 @@ def _schema_frame(con: duckdb.DuckDBPyConnection, raw_table: str) -> pd.DataFram
 
 
 def _period_filter(period_column: str | None, period_years: list[int] | None, columns: set[str]) -> tuple[str, list]:
+    # _period_year is the file's year (the year in its name), also for event records whose indicators
+    # count in the year of the event: the gate validates the files loaded in this run as they were sent
+    # (see expectations/build_suites.period_column).
     if period_years is None or period_column is None or period_column != "_period_year" or period_column not in columns:
         return "", []
     return f"WHERE {_q(period_column)} IN (SELECT unnest(?::INTEGER[]))", [list(period_years)]

@@ -27,3 +27,14 @@
     {%- else -%} {{ exceptions.raise_compiler_error("unknown period basis " ~ basis) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The statistical year a date falls in, the inverse of period_end_date: mch_year Y for 1 Oct Y-1 .. 30 Sep Y;
+    calendar Y; school_year Y for 1 Sep Y .. 31 Aug Y+1. NULL for a NULL date (the caller decides the fallback:
+    event records take their file's year, see audit_columns). -#}
+{% macro statistical_year(date_column, basis) -%}
+    {%- if basis == 'mch_year' -%} (year({{ date_column }}) + case when month({{ date_column }}) >= 10 then 1 else 0 end)
+    {%- elif basis == 'calendar' -%} year({{ date_column }})
+    {%- elif basis == 'school_year' -%} (year({{ date_column }}) - case when month({{ date_column }}) < 9 then 1 else 0 end)
+    {%- else -%} {{ exceptions.raise_compiler_error("unknown period basis " ~ basis) }}
+    {%- endif -%}
+{%- endmacro %}

@@ -9,6 +9,9 @@
                  township may rightly have no event (no maternal death, no case) - the file, once received,
                  covers every township.
       name_zh / name_en  what the clerk and the report call it.
+      year       the column giving the period a row was sent for (default period_year): event records
+                 (births, deaths, screenings) count in the year of their event, but a feed is received for
+                 the period of its file - a late report in next year's file does not make a year received.
     The forms are one file per reporting department; each form item (seed form_items) is a feed of its
     own, 'township' when the item is reported by township, else 'register' (one district figure). -#}
 {% macro reporting_feeds() %}
@@ -16,12 +19,15 @@
     {'extract': 'population', 'model': 'stg_population__residents', 'township': 'township_code', 'coverage': 'township',
      'name_zh': '常住人口', 'name_en': 'resident population'},
     {'extract': 'births', 'model': 'stg_health__births', 'township': 'township_code', 'coverage': 'register',
+     'year': 'file_period_year',
      'name_zh': '活产登记', 'name_en': 'birth register'},
     {'extract': 'deaths', 'model': 'stg_health__deaths', 'township': 'township_code', 'coverage': 'register',
+     'year': 'file_period_year',
      'name_zh': '死亡登记', 'name_en': 'death register'},
     {'extract': 'child_health', 'model': 'stg_health__child_health_records', 'township': 'township_code', 'coverage': 'register',
      'name_zh': '7岁以下儿童健康管理', 'name_en': 'child health register'},
     {'extract': 'cancer_screening', 'model': 'stg_health__cancer_screenings', 'township': 'township_code', 'coverage': 'register',
+     'year': 'file_period_year',
      'name_zh': '两癌筛查', 'name_en': 'cancer screening'},
     {'extract': 'students', 'model': 'stg_education__students', 'township': 'township_code', 'coverage': 'register',
      'name_zh': '在校学生', 'name_en': 'students'},

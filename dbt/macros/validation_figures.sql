@@ -6,7 +6,14 @@
     whose feedback workbook lists the findings. Add a figure here and it can be used in a rule; the
     forms get one more figure per reporting department, `forms.<department>.records`, made from the
     form_items seed (see int_validation_figures_catalogued). `<extract>.records` exists for every extract
-    that is sent as one file per year (file completeness). -#}
+    that is sent as one file per year (file completeness).
+
+    `year` (default period_year): the column of the model that gives the figure's year. Event records
+    (births, deaths, screenings) count in the statistical year of their event (a late report revises its
+    year), except their `.records` figures: these check the file a department sent for a year (sent at all,
+    every township in it, its size against earlier years), so they count rows by the year in the file's
+    name (file_period_year). The event figures come from the intermediate models, which count only years
+    that have a file of their own (int_births_enriched). -#}
 {% macro validation_figures() %}
 {{ return([
     {'code': 'population.records', 'department': 'population', 'model': 'stg_population__residents', 'township': 'township_code',
@@ -16,10 +23,12 @@
     {'code': 'population.age_0', 'department': 'population', 'model': 'stg_population__residents', 'township': 'township_code',
      'measure': 'sum(population) filter (where age = 0)', 'name_zh': '年末0岁常住人口', 'name_en': 'resident population aged 0 at year end'},
     {'code': 'births.records', 'department': 'health', 'model': 'stg_health__births', 'township': 'township_code',
+     'year': 'file_period_year',
      'name_zh': '出生登记记录数', 'name_en': 'birth register records'},
-    {'code': 'births.live_births', 'department': 'health', 'model': 'stg_health__births', 'township': 'township_code',
+    {'code': 'births.live_births', 'department': 'health', 'model': 'int_births_enriched', 'township': 'township_code',
      'name_zh': '出生登记活产数', 'name_en': 'live births (birth register)'},
     {'code': 'deaths.records', 'department': 'health', 'model': 'stg_health__deaths', 'township': 'township_code',
+     'year': 'file_period_year',
      'name_zh': '死亡登记记录数', 'name_en': 'death register records'},
     {'code': 'deaths.under_1', 'department': 'health', 'model': 'int_deaths_classified', 'township': 'township_code',
      'measure': 'count(*) filter (where is_infant_death)', 'name_zh': '婴儿（1岁以下）死亡数', 'name_en': 'infant deaths (under 1)'},
@@ -30,6 +39,7 @@
     {'code': 'child_health.records', 'department': 'health', 'model': 'stg_health__child_health_records', 'township': 'township_code',
      'name_zh': '7岁以下儿童健康管理记录数', 'name_en': 'child health register records'},
     {'code': 'cancer_screening.records', 'department': 'health', 'model': 'stg_health__cancer_screenings', 'township': 'township_code',
+     'year': 'file_period_year',
      'name_zh': '妇女两癌筛查记录数', 'name_en': 'cancer screening records'},
     {'code': 'students.records', 'department': 'education', 'model': 'stg_education__students', 'township': 'township_code',
      'name_zh': '在校学生记录数', 'name_en': 'student records'},

@@ -89,6 +89,28 @@ def births_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def late_births_rows() -> list[dict[str, Any]]:
+    """Births whose year is not their file's (event dates decide the period, staging audit_columns).
+
+    births_2021 (on time): T1 2 boys + 1 girl. births_2023 also holds two late reports: a girl born
+    2021-08-15 in T2 (counts in 2021, not in 2023) and a boy born 2022-05-01 in T1 (statistical year
+    2022 has no births file: counted in neither year, listed as not counted in fct_late_reported_events).
+    """
+    base = births_rows()[2]  # a T1 urban birth without infections: only the fields below differ
+
+    def birth(birth_id, township, res, sex, born, file_year):
+        return {**base, "birth_id": birth_id, "mother_pid": f"M{birth_id}", "township_code": township,
+                "residence": res, "child_sex": sex, "birth_date": born, "_period_year": file_year,
+                "_source_file": f"health/births_{file_year}.csv", "_load_id": f"births-{file_year}"}
+    return [
+        birth("B2101", T1, "urban", "1", D(2021, 3, 1), 2021),
+        birth("B2102", T1, "urban", "1", D(2021, 9, 30), 2021),
+        birth("B2103", T1, "urban", "2", D(2020, 10, 1), 2021),
+        birth("B2301", T2, "rural", "2", D(2021, 8, 15), YEAR),
+        birth("B2302", T1, "urban", "1", D(2022, 5, 1), YEAR),
+    ]
+
+
 def deaths_rows() -> list[dict[str, Any]]:
     """2023: a boy in T1 dead at 10 days, a girl in T2 dead at 100 days, a maternal death in T1,
     a 10-year-old boy drowned in T2 (injury)."""
@@ -263,7 +285,7 @@ def build_raw_database(path: Path, seeds_dir: Path) -> None:
         _insert(con, "population", population_rows(YEAR))
         _insert(con, "population", population_rows(2021), period_year=2021)
         _insert(con, "population", population_rows(2022), period_year=2022)
-        _insert(con, "births", births_rows())
+        _insert(con, "births", births_rows() + late_births_rows())
         _insert(con, "deaths", deaths_rows())
         _insert(con, "committee_members", committee_rows())
         _insert(con, "students", students_rows())

@@ -157,7 +157,8 @@ def test_district_value_withheld_when_too_few_townships_report_a_township_level_
 
 
 def test_indicators_of_periods_without_their_inputs_are_withheld_not_zero(con):
-    """Births exist for 2023 only, the population for 2021-2023: infant mortality 2022 has no birth register,
+    """Births files exist for 2021 and 2023 only (2022 appears only as a late report in births_2023, which does not
+    make its register received), the population for 2021-2023: infant mortality 2022 has no birth register,
     so it is withheld as not received - never a value over a missing denominator - and listed with its reason."""
     assert values(con, "c_hlt_infant_mortality", year=2022) == {}
     status, reason, reason_zh = con.execute(
@@ -169,3 +170,65 @@ def test_indicators_of_periods_without_their_inputs_are_withheld_not_zero(con):
         """select feed_code, status from main_marts.fct_reporting_completeness
            where period_year = 2022 and area_code = ? and feed_code in ('births', 'population')""", [D]).fetchall())
     assert completeness == {"births": "not_received", "population": "received"}
+
+
+def test_late_birth_counts_in_the_statistical_year_of_its_birth(con):
+    # raw_fixtures.late_births_rows: births_2021 holds T1 boys born 2021-03-01 and 2021-09-30 (the year's last
+    # day) and a T1 girl born 2020-10-01 (its first day); births_2023 holds a late T2 girl born 2021-08-15. By
+    # the event date 2021 has D 2 boys + 2 girls, T1 2 + 1, T2 0 + 1 (by the file name: D 2 + 1, T2 none).
+    assert values(con, "c_hlt_sex_ratio_at_birth", 2021) == {
+        (D, "_T"): (2, 2, 100.0), (T1, "_T"): (2, 1, 200.0), (T2, "_T"): (0, 1, 0.0)}
+    # every birth was screened: the denominators are the live births by sex (a township without a boy has no row)
+    assert {k: v[1] for k, v in values(con, "c_hlt_newborn_screening", 2021).items()} == {
+        (D, "_T"): 4, (D, "1"): 2, (D, "2"): 2, (T1, "_T"): 3, (T1, "1"): 2, (T1, "2"): 1, (T2, "_T"): 1, (T2, "2"): 1}
+    # ... and left 2023: its T2 girls stay 5 (EXPECTED above, sex ratio 3 : 5), not 6.
+    # A late boy of 2022 (births_2023) has no births file of its own year: it counts in no year, and 2022 stays
+    # a year whose birth register was not received (test_indicators_of_periods_without_their_inputs_...).
+    assert values(con, "c_hlt_sex_ratio_at_birth", 2022) == {}
+
+
+def test_late_reported_events_are_listed_with_their_years(con):
+    rows = con.execute(
+        """select extract, file_period_year, event_period_year, township_code, source_file, late_records,
+                  first_event_date, is_counted_in_indicators
+           from main_marts.fct_late_reported_events order by event_period_year""").fetchall()
+    assert [r[:6] + (str(r[6]), r[7]) for r in rows] == [
+        ("births", 2023, 2021, T2, "health/births_2023.csv", 1, "2021-08-15", True),
+        ("births", 2023, 2022, T1, "health/births_2023.csv", 1, "2022-05-01", False),
+    ]
+
+
+def _dbt_show(tmp: Path, sql: str) -> list[dict]:
+    """Rows of `sql` (macros rendered) run by `dbt show` against an empty throwaway database in `tmp`."""
+    import json
+
+    env = {**os.environ, "MONITOR_WORK_DB": str(tmp / "show.duckdb"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    result = subprocess.run(
+        [str(DBT), "show", "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR), "--target-path",
+         str(tmp / "target_show"), "--log-path", str(tmp / "logs"), "--output", "json", "--quiet", "--limit", "-1",
+         "--inline", sql],
+        cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(result.stdout[result.stdout.index("{"):])["show"]
+
+
+def test_statistical_year_at_the_period_boundaries_of_every_basis(tmp_path):
+    # (date, mch_year 1 Oct Y-1 .. 30 Sep Y, calendar, school_year 1 Sep Y .. 31 Aug Y+1), by hand
+    expected = [
+        ("2023-08-31", 2023, 2023, 2022), ("2023-09-01", 2023, 2023, 2023), ("2023-09-30", 2023, 2023, 2023),
+        ("2023-10-01", 2024, 2023, 2023), ("2023-12-31", 2024, 2023, 2023), ("2024-01-01", 2024, 2024, 2023),
+        ("2024-02-29", 2024, 2024, 2023), (None, None, None, None),
+    ]
+    dates = ", ".join(f"(date '{d}')" if d else "(null::date)" for d, *_ in expected)
+    bases = ("mch_year", "calendar", "school_year")
+    years = ", ".join(f"{{{{ statistical_year('d', '{b}') }}}} as {b}" for b in bases)
+    rows = _dbt_show(tmp_path, f"select cast(d as varchar) as d, {years} from (values {dates}) t(d) order by d nulls last")
+    assert [(r["d"], r["mch_year"], r["calendar"], r["school_year"]) for r in rows] == expected
+    # every day of 2019-2025 lies in the period period_end_date gives for its year, and after the year before's
+    checks = " + ".join(
+        f"count(*) filter (where not (d <= {{{{ period_end_date(statistical_year('d', '{b}'), '{b}') }}}} "
+        f"and d > {{{{ period_end_date(statistical_year('d', '{b}') ~ ' - 1', '{b}') }}}}))" for b in bases)
+    rows = _dbt_show(tmp_path, f"select count(*) as days, {checks} as outside "
+                                "from (select unnest(generate_series(date '2019-01-01', date '2025-12-31', interval 1 day))::date as d)")
+    assert rows == [{"days": 2557, "outside": 0}]

@@ -1,4 +1,5 @@
 -- 报送记录数 · usable rows (rows that passed ingestion and the quality gate) per feed × period × township.
+-- The period is the file's (reporting_feeds `year`): for event records the year in the file name.
 -- A feed is what an indicator depends on: an extract (feed_code = its name), a department's forms file
 -- ('forms/<department>') or one form item ('forms:<item_code>'). township_code is NULL for rows without
 -- a township (grade_history) and for district-level form figures.
@@ -7,7 +8,7 @@ with extract_rows as (
     {%- for f in feeds %}
     select
         '{{ f.extract }}' as feed_code,
-        cast(period_year as integer) as period_year,
+        cast({{ f.get('year', 'period_year') }} as integer) as period_year,
         cast({{ f.township if f.township else 'null' }} as varchar) as township_code,
         count(*) as rows_usable
     from {{ ref(f.model) }}

@@ -1,5 +1,9 @@
 -- 活产（补充属性）· live births with the mother's age, low birth weight, preterm and
--- system-management flags. Grain: one row per live birth.
+-- system-management flags. Grain: one row per live birth counted in the statistics.
+-- period_year is the statistical year of the birth (a late report counts in, and revises, its year).
+-- Only years with a births file of their own are counted: a year known only from late reports in the
+-- next year's file (its own file never sent, rejected or withheld) would show a handful of births as if
+-- they were the year's; such reports are listed in marts.fct_late_reported_events as not counted.
 select
     b.birth_id,
     b.period_year,
@@ -38,3 +42,4 @@ select
     b.is_newborn_visited,
     b.is_exclusively_breastfed_6m
 from {{ ref('stg_health__births') }} as b
+where b.period_year in (select file_period_year from {{ ref('stg_health__births') }})

@@ -3,11 +3,15 @@
 -- statistical years Y-2..Y, once (distinct by pseudonym; a record without pseudonym counts alone),
 -- with her age at the end of year Y and the township/residence of her latest screening.
 -- is_incomplete: fewer than three statistical years of screening data exist for the pool.
+-- A screening's statistical year is that of its date (a late report counts in its own year); only years
+-- with a screening file of their own are counted (as in int_births_enriched), so a pool never counts a
+-- year known only from a few late reports as if it were complete.
 with screenings as (
     select
         s.*,
         coalesce(s.person_pid, 'screening:' || s.screening_id) as person_key
     from {{ ref('stg_health__cancer_screenings') }} as s
+    where s.period_year in (select file_period_year from {{ ref('stg_health__cancer_screenings') }})
 ),
 years as (
     select distinct period_year from screenings

@@ -1,11 +1,15 @@
 -- 死亡（分类）· deaths with age at death and the flags the mortality indicators count.
--- Grain: one row per death. Ages are completed days / months / years at the date of death.
+-- Grain: one row per death counted in the statistics. Ages are completed days / months / years at the
+-- date of death (not at the period's end), so a late-reported death of a child keeps its age whichever
+-- file it came in. period_year is the statistical year of the death; as in int_births_enriched, only
+-- years with a deaths file of their own are counted (late reports of other years: fct_late_reported_events).
 with deaths as (
     select
         d.*,
         date_diff('day', d.birth_date, d.death_date) as age_at_death_days,
         {{ age_in_years('d.birth_date', 'd.death_date') }} as age_at_death_years
     from {{ ref('stg_health__deaths') }} as d
+    where d.period_year in (select file_period_year from {{ ref('stg_health__deaths') }})
 )
 select
     death_id,

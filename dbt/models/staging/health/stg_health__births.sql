@@ -1,4 +1,4 @@
--- 活产登记 · one row per live birth (妇幼保健信息系统). Rename and cast only.
+-- 活产登记 · one row per live birth (妇幼保健信息系统). Rename and cast; period_year is the statistical year of the event (audit_columns).
 select
     cast(birth_id as varchar) as birth_id,
     cast(mother_pid as varchar) as mother_pid,
@@ -28,5 +28,5 @@ select
     cast(newborn_screened as boolean) as is_newborn_screened,
     cast(newborn_visited as boolean) as is_newborn_visited,
     cast(exclusive_breastfeeding_6m as boolean) as is_exclusively_breastfed_6m,
-    {{ audit_columns() }}
+    {{ audit_columns(event_date='cast(birth_date as date)') }}
 from {{ gated_source('health', 'births') }}

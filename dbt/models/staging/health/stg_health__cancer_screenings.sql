@@ -1,4 +1,4 @@
--- 妇女宫颈癌、乳腺癌筛查 · one row per screening of a woman. Rename and cast only.
+-- 妇女宫颈癌、乳腺癌筛查 · one row per screening of a woman. Rename and cast; period_year is the statistical year of the event (audit_columns).
 select
     cast(screening_id as varchar) as screening_id,
     cast(person_pid as varchar) as person_pid,
@@ -9,5 +9,5 @@ select
     cast(screening_date as date) as screening_date,
     cast(result as varchar) as screening_result,
     cast(treated as boolean) as is_treated,
-    {{ audit_columns() }}
+    {{ audit_columns(event_date='cast(screening_date as date)') }}
 from {{ gated_source('health', 'cancer_screening') }}

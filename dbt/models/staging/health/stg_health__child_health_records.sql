@@ -1,4 +1,6 @@
 -- 7岁以下儿童健康管理 · one row per child under 7 in the child health register. Rename and cast only.
+-- No event date: the register is the children under management in the statistical year (checks in the
+-- year), so the file's year is the row's period_year, unlike births, deaths and screenings.
 select
     cast(child_record_id as varchar) as child_record_id,
     cast(person_pid as varchar) as person_pid,

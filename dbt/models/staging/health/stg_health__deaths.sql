@@ -1,4 +1,4 @@
--- 死亡登记 · one row per death of a woman aged 10–64 or a child under 18. Rename and cast only.
+-- 死亡登记 · one row per death of a woman aged 10–64 or a child under 18. Rename and cast; period_year is the statistical year of the event (audit_columns).
 select
     cast(death_id as varchar) as death_id,
     cast(person_pid as varchar) as person_pid,
@@ -10,5 +10,5 @@ select
     cast(maternal_death as boolean) as is_maternal_death,
     cast(injury_death as boolean) as is_injury_death,
     upper(cast(cause_icd10 as varchar)) as cause_icd10,
-    {{ audit_columns() }}
+    {{ audit_columns(event_date='cast(death_date as date)') }}
 from {{ gated_source('health', 'deaths') }}
