@@ -14,16 +14,7 @@ areas as (
       and anc.ancestor_level <> 'township'
 ),
 coverage as (
-    select
-        t.indicator_code,
-        t.period_year,
-        anc.ancestor_code as area_code,
-        count(*) as townships_expected,
-        count(*) filter (where t.is_covered) as townships_covered,
-        string_agg(case when not t.is_covered then t.township_code end, ',' order by t.township_code) as townships_missing
-    from {{ ref('int_indicator_townships_covered') }} as t
-    inner join {{ ref('int_area_ancestors_resolved') }} as anc on anc.area_code = t.township_code
-    group by all
+    select * from {{ ref('int_indicator_area_coverage') }}
 ),
 judged as (
     select

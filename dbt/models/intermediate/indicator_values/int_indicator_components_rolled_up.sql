@@ -36,15 +36,7 @@ expanded as (
       and (rs.kind = 'self' or c.residence <> '_T')
 ),
 coverage as (
-    select
-        t.indicator_code,
-        t.period_year,
-        anc.ancestor_code as area_code,
-        count(*) as townships_expected,
-        count(*) filter (where t.is_covered) as townships_covered
-    from {{ ref('int_indicator_townships_covered') }} as t
-    inner join {{ ref('int_area_ancestors_resolved') }} as anc on anc.area_code = t.township_code
-    group by all
+    select * from {{ ref('int_indicator_area_coverage') }}
 ),
 summed as (
     select
