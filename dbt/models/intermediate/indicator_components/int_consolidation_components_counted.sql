@@ -6,7 +6,8 @@
 {%- set students = ref('int_students_enriched') %}
 
 {% call sum_components() %}
-{{ count_components(students, [{'code': code, 'filter': 'is_junior_graduate', 'numerator': 'true', 'denominator': 'false'}],
+{{ count_components(students, [{'code': code, 'filter': 'is_junior_graduate', 'numerator': 'true', 'denominator': 'false',
+                                 'needs': ['student_id', 'school_type', 'grade']}],
                     area_column=district, residence_column=none) }}
 union all
 select

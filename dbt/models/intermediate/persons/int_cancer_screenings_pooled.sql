@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 -- 两癌筛查（三年合并）· for each statistical year Y and screening type, each woman screened in the
--- statistical years Y-2..Y, once (distinct by pseudonym; a record without pseudonym counts alone),
+-- statistical years Y-2..Y, once (distinct by pseudonym; a record without pseudonym counts alone, one whose
+-- ID number was invalid not at all),
 -- with her age at the end of year Y and the township/residence of her latest screening.
 -- is_incomplete: fewer than three statistical years of screening data exist for the pool.
 -- A screening's statistical year is that of its date (a late report counts in its own year); only years
@@ -11,7 +12,12 @@ with screenings as (
         s.*,
         coalesce(s.person_pid, 'screening:' || s.screening_id) as person_key
     from {{ ref('stg_health__cancer_screenings') }} as s
+<<<<<<< HEAD
     where s.period_year in (select file_period_year from {{ ref('stg_health__cancer_screenings') }})
+=======
+    -- a screening whose ID number was invalid (blanked at ingestion) cannot be deduplicated by person
+    where {{ needs_met(['id_number']) }}
+>>>>>>> 453d66f (dbt: _invalid_fields through staging and the person models; count_components leaves a row out of an indicator whose needed field was blanked; needs declared for every definition)
 ),
 years as (
     select distinct period_year from screenings
