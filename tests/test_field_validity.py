@@ -46,6 +46,7 @@ def write_raw(raw: Path) -> None:
         if i in (5, 8):         # a boy and a girl with the sex blank (birth date kept)
             sex = ""
         births.append([f"B{i:03d}", mother, "1990-01-01", town, res, sex, "2023-03-01"])
+    births.append(["B041", make_id(seq="41"), "1990-01-01", "430502999", "城镇", "1", "2023-03-01"])  # no such township
     write_csv(raw / "health" / "births_2023.csv", BIRTHS, births)
     deaths = [
         ["D1", "1", "2023-01-10", "2023-02-01", T1, "城镇"],   # infant boy
@@ -81,7 +82,7 @@ def built(workspace):
     env = {**os.environ, "MONITOR_WORK_DB": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     target = workspace["warehouse"].parent / "dbt_target"
     result = subprocess.run(
-        [str(DBT), "build", "--select", "+fct_indicator_values", "--resource-type", "seed", "--resource-type", "model",
+        [str(DBT), "build", "--select", "+fct_indicator_values", "+fct_indicator_exclusions", "--resource-type", "seed", "--resource-type", "model",
          "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR), "--target-path", str(target),
          "--log-path", str(target / "logs")],
         cwd=DBT_DIR, env=env, capture_output=True, text=True, timeout=900)
@@ -104,14 +105,14 @@ def test_field_defects_leave_records_in_the_counts_that_do_not_need_the_field(bu
     con = built
     ledger = con.execute("SELECT extract, rows_read, rows_loaded, rows_quarantined FROM audit.file_loads "
                          "ORDER BY extract").fetchall()
-    assert ledger == [("births", 40, 40, 0), ("deaths", 4, 4, 0), ("population", 84, 84, 0), ("students", 30, 30, 0)]
+    assert ledger == [("births", 41, 40, 1), ("deaths", 4, 4, 0), ("population", 84, 84, 0), ("students", 30, 30, 0)]
     blanked = dict(con.execute("SELECT extract || ':' || column_name || ':' || rule_id, count(*) FROM audit.row_flags "
                                "WHERE action = 'exclude_field' GROUP BY 1").fetchall())
     assert blanked == {"births:mother_id_number:id_bad_checksum": 4, "births:residence:missing_required": 3,
                        "births:child_sex:missing_required": 2, "deaths:death_date:impossible_date": 1,
                        "students:id_number:id_bad_checksum": 1, "students:residence:missing_required": 1,
                        "students:sex:missing_required": 2}
-    # 婴儿死亡率 (‰): live births 40 = 20 boys + 20 girls, of whom one boy and one girl have no sex (total
+    # 婴儿死亡率 (‰): live births 40 (B041 is quarantined: its township places it nowhere) = 20 boys + 20 girls, of whom one boy and one girl have no sex (total
     # only); infant deaths D1-D3 (2 boys, 1 girl); D4's death date was blanked: not classifiable as infant.
     assert _district(con, "c_hlt_infant_mortality") == {
         "_T": (3, 40, 75.0), "1": (2, 19, round(2000 / 19, 6)), "2": (1, 19, round(1000 / 19, 6))}
@@ -125,3 +126,34 @@ def test_field_defects_leave_records_in_the_counts_that_do_not_need_the_field(bu
         "_T": (30, 120, 25.0), "1": (14, 60, round(1400 / 60, 6)), "2": (14, 60, round(1400 / 60, 6))}
     # the mothers' pseudonyms of the four bad IDs are NULL, never a pseudonym of the wrong number
     assert con.execute("SELECT count(*) FROM raw.births WHERE mother_pid IS NULL").fetchone()[0] == 4
+    # (one build serves both checks: it is the slow part)
+    _check_exclusions(con)
+
+
+def _check_exclusions(built) -> None:
+    """fct_indicator_exclusions lists each record an indicator could not use, and why."""
+    rows = built.execute(
+        """select indicator_code, reason_code, field_name, records, reason_zh from main_marts.fct_indicator_exclusions
+           where period_year = 2023 and area_code = ? and indicator_code in ('c_hlt_infant_mortality', 'c_edu_preschool_ger')""",
+        [DISTRICT]).fetchall()
+    found = {(code, reason, field): n for code, reason, field, n, _ in rows}
+    assert found == {
+        # D4: death date blanked, so whether it was an infant death is unknown
+        ("c_hlt_infant_mortality", "field_invalid", "death_date"): 1,
+        # the live births of the denominator: births 5 and 8 without sex, 11, 22 and 33 without 城乡
+        ("c_hlt_infant_mortality", "sex_unknown", "sex"): 2,
+        ("c_hlt_infant_mortality", "residence_unknown", "residence"): 3,
+        # B041, quarantined whole, for every indicator whose source names the births
+        ("c_hlt_infant_mortality", "record_quarantined", "births"): 1,
+        ("c_edu_preschool_ger", "sex_unknown", "sex"): 2,            # pupils 3 and 4
+        ("c_edu_preschool_ger", "residence_unknown", "residence"): 1,  # pupil 12
+    }
+    reasons = {(code, reason): zh for code, reason, _, _, zh in rows}
+    assert reasons[("c_hlt_infant_mortality", "field_invalid")] == "字段「death_date」无效，入库时已置空：不计入本指标"
+    # township rows add up to the district: T1 has D4, births 5, 8 (sex) and 11, 22 (城乡); T2 birth 33
+    by_township = dict(built.execute(
+        """select area_code || ':' || reason_code, records from main_marts.fct_indicator_exclusions
+           where period_year = 2023 and indicator_code = 'c_hlt_infant_mortality' and area_code <> ?""",
+        [DISTRICT]).fetchall())
+    assert by_township == {f"{T1}:field_invalid": 1, f"{T1}:sex_unknown": 2, f"{T1}:residence_unknown": 2,
+                           f"{T2}:residence_unknown": 1}

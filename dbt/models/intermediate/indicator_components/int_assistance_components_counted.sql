@@ -1,10 +1,6 @@
 -- 指标分量：社会救助 · female shares of recipients and recipients per 1,000 residents (year end).
-{%- set female_shares = [
-    {'code': 'w_ss_dibao_female_share', 'sex': 'total', 'filter': "programme = 'dibao'", 'numerator': "sex = '2'", 'needs': ['programme', 'sex']},
-] %}
-{%- set per_population = [
-    {'code': 'w_ss_dibao_rate', 'filter': "programme = 'dibao'", 'age_group': '_T', 'needs': ['programme']},
-] %}
+{%- set female_shares = assistance_definitions()['female_shares'] %}
+{%- set per_population = assistance_definitions()['per_population'] %}
 {%- set recipients = ref('int_social_assistance_recipients_enriched') %}
 
 {% call sum_components() %}
