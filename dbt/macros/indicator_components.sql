@@ -131,12 +131,13 @@ group by all
 {#- Denominator rows from the resident population (int_population_by_age_group) for one indicator. -#}
 {#- years_from: a relation whose period_years bound the rows, so that a year without numerator
     data shows no value instead of a false zero. -#}
-{#- by_residence=false labels the rows residence '_T', for numerators whose source has no residence. -#}
+{#- by_residence=false labels the rows residence '_T', for numerators whose source has no residence. A cell whose
+    sex or residence was blanked at ingestion counts in the sex or residence total only, like a record. -#}
 {% macro population_components(code, age_group, sex='person', years_from=none, by_residence=true) -%}
 select
     {{ component_columns(
         "'" ~ code ~ "'", 'period_year', 'township_code',
-        component_sex_expression(sex, 'sex'), "'" ~ age_group ~ "'", 'residence' if by_residence else "'_T'",
+        component_sex_expression(sex, 'sex'), "'" ~ age_group ~ "'", "coalesce(residence, '_T')" if by_residence else "'_T'",
         '0', 'sum(population)') }}
 from {{ ref('int_population_by_age_group') }}
 where age_group_code = '{{ age_group }}'

@@ -12,12 +12,10 @@ with screenings as (
         s.*,
         coalesce(s.person_pid, 'screening:' || s.screening_id) as person_key
     from {{ ref('stg_health__cancer_screenings') }} as s
-<<<<<<< HEAD
+    -- a screening whose ID number was invalid (blanked at ingestion) cannot be deduplicated by person, one whose
+    -- type was invalid belongs to no pool (fct_indicator_exclusions lists both)
     where s.period_year in (select file_period_year from {{ ref('stg_health__cancer_screenings') }})
-=======
-    -- a screening whose ID number was invalid (blanked at ingestion) cannot be deduplicated by person
-    where {{ needs_met(['id_number']) }}
->>>>>>> 453d66f (dbt: _invalid_fields through staging and the person models; count_components leaves a row out of an indicator whose needed field was blanked; needs declared for every definition)
+      and {{ needs_met(['id_number']) }} and s.screening_type is not null
 ),
 years as (
     select distinct period_year from screenings
