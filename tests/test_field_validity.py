@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster_project.contracts import township_codes
 from tests.helpers import ingest, make_id, write_csv
 
 T1, T2, DISTRICT = "430502001", "430502100", "430502"
@@ -55,7 +56,9 @@ def write_raw(raw: Path) -> None:
         ["D4", "2", "2023-01-01", "2023-02-30", T1, "城镇"],   # death date impossible: age at death unknown
     ]
     write_csv(raw / "health" / "deaths_2023.csv", DEATHS, deaths)
-    # 30 kindergarten pupils of school year 2023, aged 4: 1..15 in T1, 16..30 in T2; odd = boy.
+    # 30 kindergarten pupils of school year 2023, aged 4: 1..15 in T1, 16..30 in T2, and one in each other
+    # township (31..40, so that every township has the inputs of the enrolment ratio); odd = boy.
+    others = sorted(set(township_codes()) - {T1, T2})
     pupils = []
     for k in range(1, 31):
         town, res = (T1, "城镇") if k <= 15 else (T2, "乡村")
@@ -68,9 +71,14 @@ def write_raw(raw: Path) -> None:
         if k in (3, 4):
             sex = ""
         pupils.append([f"S{k:03d}", pid, sex, "2019-05-01", town, res, f"{town}901", "幼儿园", "0"])
+    for k, town in enumerate(others, start=31):
+        sex = "1" if k % 2 else "2"
+        pupils.append([f"S{k:03d}", make_id("20190501", sex, seq=f"{k:02d}"), sex, "2019-05-01", town, "乡村",
+                       f"{town}901", "幼儿园", "0"])
     write_csv(raw / "education" / "students_2023.csv", STUDENTS, pupils)
-    # 10 residents per single year of age 0..20 and sex in each township, year end 2023.
-    population = [[t, r, s, age, 10] for t, r in ((T1, "城镇"), (T2, "乡村")) for s in ("1", "2") for age in range(21)]
+    # 10 residents per single year of age 0..20 and sex in each of the 12 townships, year end 2023.
+    population = [[t, "城镇" if t == T1 else "乡村", s, age, 10]
+                  for t in sorted(township_codes()) for s in ("1", "2") for age in range(21)]
     write_csv(raw / "population" / "population_2023.csv", POPULATION, population)
 
 
@@ -105,7 +113,7 @@ def test_field_defects_leave_records_in_the_counts_that_do_not_need_the_field(bu
     con = built
     ledger = con.execute("SELECT extract, rows_read, rows_loaded, rows_quarantined FROM audit.file_loads "
                          "ORDER BY extract").fetchall()
-    assert ledger == [("births", 41, 40, 1), ("deaths", 4, 4, 0), ("population", 84, 84, 0), ("students", 30, 30, 0)]
+    assert ledger == [("births", 41, 40, 1), ("deaths", 4, 4, 0), ("population", 504, 504, 0), ("students", 40, 40, 0)]
     blanked = dict(con.execute("SELECT extract || ':' || column_name || ':' || rule_id, count(*) FROM audit.row_flags "
                                "WHERE action = 'exclude_field' GROUP BY 1").fetchall())
     assert blanked == {"births:mother_id_number:id_bad_checksum": 4, "births:residence:missing_required": 3,
@@ -120,10 +128,11 @@ def test_field_defects_leave_records_in_the_counts_that_do_not_need_the_field(bu
     # ones count in the total only
     assert _district(con, "c_hlt_infant_mortality", by="residence") == {
         "_T": (3, 40, 75.0), "urban": (1, 20, 50.0), "rural": (2, 17, round(2000 / 17, 6))}
-    # 学前三年毛入园率 (%): 30 pupils over 120 children aged 3-5 (60 per sex); pupils 3 and 4 (a boy and a
-    # girl) have no sex; pupil 6's bad ID number changes nothing
+    # 学前三年毛入园率 (%): 40 pupils (20 boys, 20 girls) over 720 children aged 3-5 (12 townships x 3 ages x
+    # 10, per sex 360); pupils 3 and 4 (a boy and a girl) have no sex; pupil 6's bad ID number changes nothing
     assert _district(con, "c_edu_preschool_ger") == {
-        "_T": (30, 120, 25.0), "1": (14, 60, round(1400 / 60, 6)), "2": (14, 60, round(1400 / 60, 6))}
+        "_T": (40, 720, round(4000 / 720, 6)), "1": (19, 360, round(1900 / 360, 6)),
+        "2": (19, 360, round(1900 / 360, 6))}
     # the mothers' pseudonyms of the four bad IDs are NULL, never a pseudonym of the wrong number
     assert con.execute("SELECT count(*) FROM raw.births WHERE mother_pid IS NULL").fetchone()[0] == 4
     # (one build serves both checks: it is the slow part)
