@@ -197,3 +197,33 @@ def test_reading_the_next_file_ahead_changes_nothing_in_the_warehouse(workspace,
         assert statuses["rejected"] >= 1 and statuses["loaded"] >= 60
     finally:
         alone.close()
+
+
+CASE_HEADER = ["case_id", "victim_id_number", "victim_sex", "victim_birth_date", "township_code", "case_type", "report_date"]
+
+
+def test_an_invalid_id_number_still_makes_a_duplicate_within_and_across_files(workspace):
+    good = make_id("19900101", "2", seq="31")
+    bad = good[:17] + ("0" if good[17] != "0" else "1")          # wrong check digit: blanked, pseudonym NULL
+    other = make_id("19910101", "2", seq="32")
+    other_bad = other[:17] + ("X" if other[17] != "X" else "0")  # another victim's (also wrong) number
+    row = ["C1", bad, "2", "1990-01-01", "430502001", "家庭暴力"]
+    write_csv(workspace["raw"] / "justice" / "cases_2022.csv", CASE_HEADER, [
+        [*row, "2022-05-01"],
+        [*row, "2022-05-02"],                                      # same case, same bad ID: the same victim
+        ["C1", other_bad, "2", "1991-01-01", "430502001", "家庭暴力", "2022-05-01"],  # other text: another victim
+    ])
+    write_csv(workspace["raw"] / "justice" / "cases_2023.csv", CASE_HEADER, [
+        [*row, "2023-01-03"],                                      # reported again the next year
+        ["C2", good, "2", "1990-01-01", "430502001", "家庭暴力", "2023-01-03"],
+    ])
+    ingest("cases")
+    con = db(workspace)
+    quarantined = con.execute("SELECT source_file, row_number, rule_id FROM audit.quarantine ORDER BY 1, 2").fetchall()
+    assert quarantined == [("justice/cases_2022.csv", 3, "duplicate_key"),
+                           ("justice/cases_2023.csv", 2, "duplicate_across_files")]
+    loaded = con.execute("SELECT _source_file, _row_number, victim_pid IS NULL, _invalid_fields FROM raw.cases "
+                         "ORDER BY 1, 2").fetchall()
+    assert loaded == [("justice/cases_2022.csv", 2, True, ["victim_id_number"]),
+                      ("justice/cases_2022.csv", 4, True, ["victim_id_number"]),
+                      ("justice/cases_2023.csv", 3, False, [])]
