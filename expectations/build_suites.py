@@ -84,6 +84,9 @@ ADMIN_EN = "An internal problem of the load, nothing for the department to do: t
 # Hand-written additions: plausibility rules (warnings) the contract cannot express.
 # --------------------------------------------------------------------------------------------
 # Columns whose blanks are allowed but, above the share given, point at an incomplete export.
+# A required column that is not row-critical (contracts: Column.is_row_critical) may be blank where a bad
+# value was blanked at ingestion: a warning, not a blocking rule, above this share of the rows.
+REQUIRED_BLANK_SHARE_MAX = 0.10
 BLANK_SHARE_MAX: dict[str, dict[str, float]] = {
     "births": {"mother_id_number": 0.05, "birth_weight_g": 0.05, "gestation_weeks": 0.05,
                "hospital_delivery": 0.05, "antenatal_visits": 0.10, "postpartum_visit": 0.10,
@@ -233,12 +236,23 @@ def build_suite(extract: Extract, contracts: Contracts) -> dict[str, Any]:
         en=f"Column types of {extract.raw_table} differ from the contract. {ADMIN_EN}"))
 
     for col in extract.columns:
-        if col.required:
+        if col.required and col.is_row_critical:
             rules.append(_rule(
                 "expect_column_values_to_not_be_null", {"column": col.stored_name},
                 rule_id=f"not_null.{col.stored_name}", severity="blocking",
                 zh=f"「{_zh(col)}」是必填项，不能为空：请为每一行补填后重新报送。",
                 en=f"{col.stored_name} is required and must not be blank; fill it in on every row and resend."))
+        elif col.required and col.stored_name not in BLANK_SHARE_MAX.get(extract.name, {}):
+            # Not row-critical: ingestion blanks a bad value and the record still counts where the field is not
+            # needed, so a blank is no reason to stop the extract; a field blank on many rows is still reported.
+            pct = f"{REQUIRED_BLANK_SHARE_MAX:.0%}"
+            rules.append(_rule(
+                "expect_column_values_to_not_be_null",
+                {"column": col.stored_name, "mostly": round(1 - REQUIRED_BLANK_SHARE_MAX, 4)},
+                rule_id=f"blank_share.{col.stored_name}", severity="warning",
+                zh=f"必填项「{_zh(col)}」空白或无效（已置空）的记录超过 {pct}：这些记录不计入需要该项的指标，请核对后补填重新报送。",
+                en=f"More than {pct} of rows have the required {col.stored_name} blank or invalid (blanked); they are left out "
+                   "of the indicators that need it: check and resend."))
     audit_required = ["_load_id", "_source_file", "_source_sha256", "_row_number"]
     if extract.has_year_in_name:
         audit_required.append("_period_year")

@@ -6,16 +6,18 @@ with the ingestion code (`load_file`, what each extract asset runs), and what th
 is compared with the manifest, defect by defect and as counts per kind.
 
 Mapping from generator defect kind to ingestion rule(s) and handling
-(quarantine: the row is kept out and listed in audit.quarantine; normalise: the value is corrected,
+(quarantine: the row is kept out and listed in audit.quarantine; exclude_field: the row is loaded with
+the field blanked, listed in audit.row_flags - what a quarantine kind does in a column that is not
+row-critical, so the manifest gives each defect's own handling; normalise: the value is corrected,
 the row loaded and the correction listed in audit.row_flags; flag: loaded as is, listed in audit.row_flags):
 
 | generator kind                | rule_id(s) in audit                                   | handling   |
 |-------------------------------|-------------------------------------------------------|------------|
 | duplicate_row                 | duplicate_row (on the second copy)                    | quarantine |
-| id_bad_check_digit            | id_bad_checksum                                       | quarantine |
+| id_bad_check_digit            | id_bad_checksum                                       | exclude_field |
 | id_lowercase_x                | id_lowercase_x                                        | normalise  |
 | id_15_digit                   | id_15_digit                                           | normalise  |
-| id_excel_mangled              | id_excel_mangled                                      | quarantine |
+| id_excel_mangled              | id_excel_mangled                                      | exclude_field |
 | sex_contradicts_id            | sex_contradicts_id                                    | flag       |
 | birth_date_contradicts_id     | birth_date_contradicts_id                             | flag       |
 | fullwidth_digits              | fullwidth_characters                                  | normalise  |
@@ -61,10 +63,10 @@ CONTRACTS = load_contracts()
 # generator kind -> (handling, rule ids that may record it)
 DEFECT_RULES: dict[str, tuple[str, frozenset[str]]] = {
     "duplicate_row": ("quarantine", frozenset({"duplicate_row"})),
-    "id_bad_check_digit": ("quarantine", frozenset({"id_bad_checksum"})),
+    "id_bad_check_digit": ("exclude_field", frozenset({"id_bad_checksum"})),
     "id_lowercase_x": ("normalise", frozenset({"id_lowercase_x"})),
     "id_15_digit": ("normalise", frozenset({"id_15_digit"})),
-    "id_excel_mangled": ("quarantine", frozenset({"id_excel_mangled"})),
+    "id_excel_mangled": ("exclude_field", frozenset({"id_excel_mangled"})),
     "sex_contradicts_id": ("flag", frozenset({"sex_contradicts_id"})),
     "birth_date_contradicts_id": ("flag", frozenset({"birth_date_contradicts_id"})),
     "fullwidth_digits": ("normalise", frozenset({"fullwidth_characters"})),
@@ -168,7 +170,20 @@ def test_mapping_covers_every_generator_defect_kind():
         assert KINDS[kind].handling == handling, kind
         assert KINDS[kind].rule_id in rule_ids, kind
         for rule_id in rule_ids:
-            assert RULES[rule_id][0] == handling, f"{kind}: rule {rule_id} acts as {RULES[rule_id][0]}, not {handling}"
+            # exclude_field is the loader's handling of a quarantine rule in a column that is not row-critical
+            acts = {"exclude_field": "quarantine"}.get(handling, handling)
+            assert RULES[rule_id][0] == acts, f"{kind}: rule {rule_id} acts as {RULES[rule_id][0]}, not {acts}"
+
+
+def test_both_handlings_of_quarantine_kinds_occur(defective):
+    """A quarantine kind quarantines in a row-critical column and blanks the field elsewhere."""
+    manifest, _ = defective
+    handlings = _defects(manifest).group_by("kind").agg(pl.col("handling").unique().sort()).rows()
+    by_kind = dict(handlings)
+    assert by_kind["missing_required"] == ["exclude_field", "quarantine"]  # e.g. 出生日期 vs 出生编号
+    assert by_kind["unknown_township"] == ["quarantine"]
+    assert by_kind["id_bad_check_digit"] == ["exclude_field"]
+    assert sum(manifest["summary"]["by_handling"].values()) == manifest["summary"]["defects"]
 
 
 def test_every_injected_defect_is_caught_by_its_rule(defective):
@@ -200,8 +215,7 @@ def test_no_row_is_quarantined_or_flagged_without_an_injected_defect(defective):
     manifest, con = defective
     defects = _defects(manifest)
     recorded = _recorded(con)
-    quarantine_kinds = [k for k, (h, _) in DEFECT_RULES.items() if h == "quarantine"]
-    defective_rows = defects.filter(pl.col("kind").is_in(quarantine_kinds)).select("file", "row").unique()
+    defective_rows = defects.filter(pl.col("handling") == "quarantine").select("file", "row").unique()
 
     quarantined = recorded.filter(pl.col("action") == "quarantine")
     unexplained = quarantined.join(defects.select("file", "row", "rule_id"), on=["file", "row", "rule_id"], how="anti")
@@ -215,6 +229,26 @@ def test_no_row_is_quarantined_or_flagged_without_an_injected_defect(defective):
     stray_flags = flagged.join(defects.select("file", "row", "rule_id"), on=["file", "row", "rule_id"], how="anti")
     assert stray_flags.height == 0, f"findings without an injected defect: {stray_flags.head(10).to_dicts()}"
     assert_row_accounting(con)
+
+
+def test_rows_with_a_blanked_field_are_loaded_and_name_it(defective):
+    manifest, con = defective
+    expected = (_defects(manifest).filter(pl.col("handling") == "exclude_field")
+                .select("file", "row", "kind", "column").sort("file", "row"))
+    assert expected.height > 0
+    extract_of = {f["path"]: f["extract"] for f in manifest["files"]}
+    missing = []
+    for (file,), group in expected.group_by("file"):
+        extract = CONTRACTS.extracts[extract_of[file]]
+        loaded = dict(con.execute(
+            f"SELECT _row_number, _invalid_fields FROM {extract.raw_table} "
+            "WHERE _source_file = ? AND _row_number IN (SELECT unnest(?))", [file, group["row"].to_list()]).fetchall())
+        for row, kind, column in group.select("row", "kind", "column").iter_rows():
+            fields = loaded.get(row)
+            # dates_out_of_order blanks both dates of the pair, whichever the generator moved
+            if fields is None or (column not in fields and kind != "dates_out_of_order") or not fields:
+                missing.append((file, row, kind, column, fields))
+    assert not missing, f"rows expected loaded with a blanked field: {missing[:10]}"
 
 
 def test_normalised_values_are_loaded_as_the_manifest_expects(defective):

@@ -19,12 +19,12 @@ def _sheet(book, name) -> list[tuple]:
     return [r for r in book[name].iter_rows(values_only=True)]
 
 
-def _audit_counts(settings: Settings, table: str) -> dict[tuple[str, int | None], int]:
+def _audit_counts(settings: Settings, table: str, where: str = "TRUE") -> dict[tuple[str, int | None], int]:
     with duckdb.connect(str(settings.work_db), read_only=True) as con:
         rows = con.execute(f"""
             SELECT t.department, t.period_year, count(*) FROM audit.{table} t
             JOIN audit.file_loads f ON f.load_id = t.load_id AND (f.is_current OR f.status = 'rejected')
-            GROUP BY ALL""").fetchall()
+            WHERE {where} GROUP BY ALL""").fetchall()
     return {(d, y): n for d, y, n in rows}
 
 
@@ -32,6 +32,8 @@ def test_by_rule_sheet_adds_up_to_the_quarantined_and_flagged_rows(sample_wareho
     settings = _settings(sample_warehouse, tmp_path)
     written = feedback.write_feedback_files(settings)
     quarantined, flagged = _audit_counts(settings, "quarantine"), _audit_counts(settings, "row_flags")
+    blanked = _audit_counts(settings, "row_flags", "t.action = 'exclude_field'")
+    assert sum(blanked.values()) > 0
     checked = 0
     for (department, year), n in quarantined.items():
         book = openpyxl.load_workbook(tmp_path / "feedback" / f"{department}_{year}.xlsx", read_only=True)
@@ -43,7 +45,9 @@ def test_by_rule_sheet_adds_up_to_the_quarantined_and_flagged_rows(sample_wareho
         for r in body:
             by_kind[r[kind]] = by_kind.get(r[kind], 0) + r[count]
         assert by_kind.get("隔离 quarantined", 0) == n
-        assert by_kind.get("提示 flagged", 0) == flagged.get((department, year), 0)
+        # the flags sheet counts blanked fields apart from the other findings
+        assert by_kind.get("提示 flagged", 0) + by_kind.get("置空 field blanked", 0) == flagged.get((department, year), 0)
+        assert by_kind.get("置空 field blanked", 0) == blanked.get((department, year), 0)
         # small departments: every row is in the workbook and no CSV is written
         assert len(_sheet(book, "隔离行 Quarantined")) - 1 == n
         checked += 1

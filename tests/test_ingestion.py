@@ -40,7 +40,7 @@ def test_gbk_file_with_chinese_headers_is_loaded_and_pseudonymised(workspace):
     assert rows[0][1].encode() not in (workspace["warehouse"] / "work.duckdb").read_bytes()
 
 
-def test_row_defects_are_quarantined_with_row_number_and_rule(workspace):
+def test_row_defects_quarantine_the_row_or_blank_the_field_with_row_number_and_rule(workspace):
     rows = [
         birth(1),
         birth(2, mid=make_id(seq="02")[:-1] + ("0" if make_id(seq="02")[-1] != "0" else "1")),  # bad check digit
@@ -56,16 +56,31 @@ def test_row_defects_are_quarantined_with_row_number_and_rule(workspace):
     write_csv(workspace["raw"] / "health" / "births_2023.csv", BIRTH_HEADER_ZH, rows)
     ingest("births")
     con = db(workspace)
+    # The township places the record and a copy is a copy: those rows stay out.
     quarantined = con.execute("SELECT row_number, rule_id FROM audit.quarantine ORDER BY row_number").fetchall()
-    assert quarantined == [(3, "id_bad_checksum"), (4, "unknown_township"), (5, "impossible_date"),
-                           (6, "id_excel_mangled"), (7, "dates_out_of_order"), (12, "duplicate_row")]
+    assert quarantined == [(4, "unknown_township"), (12, "duplicate_row")]
     read, loaded, q = con.execute("SELECT rows_read, rows_loaded, rows_quarantined FROM audit.file_loads").fetchone()
-    assert (read, loaded, q) == (11, 5, 6)
+    assert (read, loaded, q) == (11, 9, 2)
     assert con.execute("SELECT count(*) FROM raw.births").fetchone()[0] == loaded
+    # A bad ID, date or date order only blanks the field(s): both dates when they contradict each other.
+    blanked = con.execute(
+        "SELECT _row_number, _invalid_fields, mother_pid IS NULL, birth_date IS NULL, mother_birth_date IS NULL "
+        "FROM raw.births WHERE len(_invalid_fields) > 0 ORDER BY 1").fetchall()
+    assert blanked == [(3, ["mother_id_number"], True, False, False), (5, ["birth_date"], False, True, False),
+                       (6, ["mother_id_number"], True, False, False),
+                       (7, ["birth_date", "mother_birth_date"], False, True, True)]
+    assert con.execute("SELECT count(*) FROM raw.births WHERE _invalid_fields = []").fetchone()[0] == 5
+    excluded = con.execute("SELECT row_number, rule_id FROM audit.row_flags WHERE action = 'exclude_field' "
+                           "ORDER BY 1").fetchall()
+    assert excluded == [(3, "id_bad_checksum"), (5, "impossible_date"), (6, "id_excel_mangled"),
+                        (7, "dates_out_of_order")]
     flags = dict(con.execute("SELECT rule_id, count(*) FROM audit.row_flags GROUP BY 1").fetchall())
     assert flags["fullwidth_characters"] == 1 and flags["date_format_variant"] == 1
-    reason = con.execute("SELECT reason_zh, value_masked FROM audit.quarantine WHERE rule_id = 'id_bad_checksum'").fetchone()
-    assert "校验位" in reason[0] and reason[1].endswith("************")
+    reason = con.execute("SELECT reason_zh, reason_en, value_masked FROM audit.row_flags "
+                         "WHERE rule_id = 'id_bad_checksum'").fetchone()
+    assert reason[0] == "身份证号校验位错误，请核对号码。该字段已置空，该记录仍计入不需要此字段的指标。"
+    assert reason[1].endswith("the record still counts where this field is not needed.")
+    assert reason[2].endswith("************")
 
 
 def test_resubmission_replaces_its_partition_only_and_unchanged_files_are_skipped(workspace):
@@ -182,3 +197,33 @@ def test_reading_the_next_file_ahead_changes_nothing_in_the_warehouse(workspace,
         assert statuses["rejected"] >= 1 and statuses["loaded"] >= 60
     finally:
         alone.close()
+
+
+CASE_HEADER = ["case_id", "victim_id_number", "victim_sex", "victim_birth_date", "township_code", "case_type", "report_date"]
+
+
+def test_an_invalid_id_number_still_makes_a_duplicate_within_and_across_files(workspace):
+    good = make_id("19900101", "2", seq="31")
+    bad = good[:17] + ("0" if good[17] != "0" else "1")          # wrong check digit: blanked, pseudonym NULL
+    other = make_id("19910101", "2", seq="32")
+    other_bad = other[:17] + ("X" if other[17] != "X" else "0")  # another victim's (also wrong) number
+    row = ["C1", bad, "2", "1990-01-01", "430502001", "家庭暴力"]
+    write_csv(workspace["raw"] / "justice" / "cases_2022.csv", CASE_HEADER, [
+        [*row, "2022-05-01"],
+        [*row, "2022-05-02"],                                      # same case, same bad ID: the same victim
+        ["C1", other_bad, "2", "1991-01-01", "430502001", "家庭暴力", "2022-05-01"],  # other text: another victim
+    ])
+    write_csv(workspace["raw"] / "justice" / "cases_2023.csv", CASE_HEADER, [
+        [*row, "2023-01-03"],                                      # reported again the next year
+        ["C2", good, "2", "1990-01-01", "430502001", "家庭暴力", "2023-01-03"],
+    ])
+    ingest("cases")
+    con = db(workspace)
+    quarantined = con.execute("SELECT source_file, row_number, rule_id FROM audit.quarantine ORDER BY 1, 2").fetchall()
+    assert quarantined == [("justice/cases_2022.csv", 3, "duplicate_key"),
+                           ("justice/cases_2023.csv", 2, "duplicate_across_files")]
+    loaded = con.execute("SELECT _source_file, _row_number, victim_pid IS NULL, _invalid_fields FROM raw.cases "
+                         "ORDER BY 1, 2").fetchall()
+    assert loaded == [("justice/cases_2022.csv", 2, True, ["victim_id_number"]),
+                      ("justice/cases_2022.csv", 4, True, ["victim_id_number"]),
+                      ("justice/cases_2023.csv", 3, False, [])]

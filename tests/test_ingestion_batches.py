@@ -201,8 +201,12 @@ def test_whole_file_rules_look_across_batches(loads, folder, size):
     read, loaded, quarantined = con.execute(
         "SELECT rows_read, rows_loaded, rows_quarantined FROM audit.file_loads WHERE source_file = ?", [STUDENTS]).fetchone()
     assert (read, loaded + quarantined) == (411, 411)
-    # lines 11 and 21 and shifted_a/b (row rules), dash_cell (invalid_bool and duplicate_key), and the six copies
-    assert quarantined == 4 + 1 + 6
+    # lines 11 (township) and 21 (no key), dash_cell (duplicate_key) and the six copies; shifted_a/b only have
+    # their bad ID numbers blanked (loaded: the same with and without batches)
+    assert quarantined == 2 + 1 + 6
+    blanked = con.execute("SELECT _row_number, _invalid_fields, person_pid FROM raw.students WHERE _source_file = ? "
+                          "AND len(_invalid_fields) > 0 ORDER BY 1", [STUDENTS]).fetchall()
+    assert blanked == [(lines["shifted_a"], ["id_number"], None), (lines["shifted_b"], ["id_number"], None)]
 
     roles = folder["forms"]
     found = con.execute(

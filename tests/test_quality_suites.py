@@ -174,7 +174,7 @@ def test_good_rows_pass_every_rule(con, name):
     ("UPDATE raw.births SET township_code = '430502999' WHERE _row_number = 5", "code_list.township_code"),
     ("UPDATE raw.births SET child_sex = 'M' WHERE _row_number = 5", "code_list.child_sex"),
     ("UPDATE raw.births SET residence = '城镇' WHERE _row_number = 5", "code_list.residence"),
-    ("UPDATE raw.births SET birth_date = NULL WHERE _row_number = 5", "not_null.birth_date"),
+    ("UPDATE raw.births SET birth_id = NULL WHERE _row_number = 5", "not_null.birth_id"),
     ("UPDATE raw.births SET gestation_weeks = 60 WHERE _row_number = 5", "range.gestation_weeks"),
     ("UPDATE raw.births SET birth_id = 'BIR00000010' WHERE _row_number = 5", "unique_key"),
     ("UPDATE raw.births SET birth_id = 'B-" + RAW_ID + "' WHERE _row_number = 5", f"no_id_number.birth_id"),
@@ -193,6 +193,20 @@ def test_each_kind_of_blocking_violation_fails_with_its_rule(con, sql, rule_id):
     assert rule.examples and all("births_2023.csv:" in e for e in rule.examples)
     assert RAW_ID not in json.dumps([r.as_dict() for r in outcome.rules], ensure_ascii=False)
     assert RAW_ID not in outcome.summary_zh() and RAW_ID not in str(outcome.to_dagster_metadata())
+
+
+def test_a_required_field_that_may_be_blanked_only_warns_above_a_share(con):
+    """birth_date is required but not row-critical: ingestion blanks a bad one and the birth still counts, so
+    blanks do not block; above 10 % of the rows the department is warned."""
+    fill(con, CONTRACTS.extracts["births"], 1000, 2023)
+    con.execute("UPDATE raw.births SET birth_date = NULL WHERE _row_number % 10 = 0")  # 100 of 1,000: at the limit
+    outcome = validate_extract(con, "births")
+    assert outcome.passed_blocking and outcome.rule("blank_share.birth_date").success
+    assert outcome.rule("blank_share.birth_date").severity == "warning"
+    con.execute("UPDATE raw.births SET birth_date = NULL WHERE _row_number % 10 = 1")  # 200 of 1,000
+    outcome = validate_extract(con, "births")
+    assert outcome.passed_blocking and not outcome.rule("blank_share.birth_date").success
+    assert outcome.rule("blank_share.birth_date").unexpected_count == 200
 
 
 def test_id_number_examples_are_masked(con):
@@ -411,7 +425,7 @@ def test_large_tables_are_checked_on_distinct_values_with_the_row_by_row_counts(
     fill(con, CONTRACTS.extracts["students"], 2500, 2023)
     fill(con, CONTRACTS.extracts["students"], 2500, 2024, start=2500)
     con.execute("UPDATE raw.students SET sex = '3' WHERE _row_number % 97 = 0")            # code list + mostly 0.99
-    con.execute("UPDATE raw.students SET sex = NULL WHERE _row_number % 211 = 0")          # not null, and missing
+    con.execute("UPDATE raw.students SET township_code = NULL WHERE _row_number % 211 = 0")  # not null, and missing
     con.execute("UPDATE raw.students SET person_pid = NULL WHERE _row_number % 19 = 0")    # mostly 0.95: still passes
     con.execute("UPDATE raw.students SET grade = 9 WHERE _row_number % 301 = 0")           # conditioned rule
     con.execute("UPDATE raw.students SET grade = 14 WHERE _row_number = 77")               # range
@@ -425,9 +439,9 @@ def test_large_tables_are_checked_on_distinct_values_with_the_row_by_row_counts(
         return {r.rule_id: (r.success, r.unexpected_count, r.element_count, r.unexpected_percent) for r in o.rules}
 
     assert summary(grouped) == summary(whole)
-    assert {"code_list.sex", "not_null.sex", "range.grade", "unique_key"} <= failed(whole)
+    assert {"code_list.sex", "not_null.township_code", "range.grade", "unique_key"} <= failed(whole)
     assert whole.rule("unique_key").unexpected_count == 2
-    sex_nulls = sum(1 for i in range(2, 2502) if i % 211 == 0) * 2
-    assert whole.rule("not_null.sex").unexpected_count == sex_nulls
+    township_nulls = sum(1 for i in range(2, 2502) if i % 211 == 0) * 2
+    assert whole.rule("not_null.township_code").unexpected_count == township_nulls
     # examples still name the file and row of an offending value
     assert any("@ education/students_202" in e for e in grouped.rule("range.grade").examples)

@@ -108,6 +108,22 @@ def test_report_numbers_are_the_warehouse_numbers(report, warehouse):
     assert f"隔离行{quarantined}行" in html
 
 
+def test_report_lists_the_records_each_indicator_could_not_use(report, warehouse):
+    html = report.read_text(encoding="utf-8")
+    year = int(re.search(r"年度监测报告_(\d{4})", report.name).group(1))
+    con = duckdb.connect(str(warehouse.work_db), read_only=True)
+    try:
+        name, blanked = con.execute(
+            """SELECT i.name_zh, sum(e.records) FROM main_marts.fct_indicator_exclusions e
+               JOIN main_marts.dim_indicator i USING (indicator_code)
+               WHERE e.period_year = ? AND e.area_code = '430502' AND e.reason_code = 'field_invalid'
+               GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1""", [year]).fetchone()
+    finally:
+        con.close()
+    section = html[html.index("Records not usable, by indicator"):html.index("Failed Great Expectations rules")]
+    assert f'<tr><td>{name}</td><td class="num">{blanked:,}</td>' in section
+
+
 def test_validation_findings_section_with_and_without_the_table(warehouse, tmp_path):
     data_dir = warehouse.copy_to(tmp_path / "warehouse")
     con = duckdb.connect(str(data_dir / "work.duckdb"))

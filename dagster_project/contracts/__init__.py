@@ -41,7 +41,13 @@ AUDIT_COLUMNS = {
     "_row_number": "BIGINT",
     "_period_year": "INTEGER",
     "_source_department": "VARCHAR",
+    # Contract column names whose value was blanked on this row for a defect (empty list when none):
+    # the record still counts wherever that field is not needed (see rule_texts, action exclude_field).
+    "_invalid_fields": "VARCHAR[]",
 }
+
+# Column types without which a record cannot be placed: a defect in one keeps the whole row out.
+ROW_CRITICAL_TYPES = frozenset({"township", "area", "committee"})
 
 
 def pseudonym_column(id_column: str) -> str:
@@ -69,6 +75,13 @@ class Column:
     sex_column: str | None = None
     birth_date_column: str | None = None
     expected_sex: str | None = None
+    critical: bool = False   # explicit: the record means nothing without this value (see is_row_critical)
+
+    @property
+    def is_row_critical(self) -> bool:
+        """A defect in this column keeps the whole row out (quarantine); in any other column only the
+        field is blanked and the record still counts where the field is not needed."""
+        return self.critical or self.type in ROW_CRITICAL_TYPES
 
     @property
     def stored_name(self) -> str:
@@ -124,6 +137,11 @@ class Extract:
             if col.name == name:
                 return col
         raise KeyError(f"{self.name} has no column {name}")
+
+    @property
+    def field_columns(self) -> tuple[Column, ...]:
+        """The columns a defect blanks instead of quarantining the row."""
+        return tuple(c for c in self.columns if not c.is_row_critical)
 
     def ddl(self) -> str:
         cols = [f'"{c.stored_name}" {c.storage_type}' for c in self.columns]

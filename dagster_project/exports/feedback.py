@@ -56,7 +56,10 @@ SELECT t.kind AS "类型 Kind", t.source_file AS "文件 File", t.rule_id AS "�
        any_value(t.reason_zh) AS "问题及修改建议", any_value(t.reason_en) AS "Problem", count(*) AS "行数 Rows",
        min(t.row_number) AS "首行 First row"
 FROM (SELECT '隔离 quarantined' AS kind, * FROM audit.quarantine
-      UNION ALL BY NAME SELECT '提示 flagged' AS kind, * FROM audit.row_flags) t
+      UNION ALL BY NAME
+      -- a field blanked for a defect (the record still counts where the field is not needed)
+      SELECT CASE WHEN action = 'exclude_field' THEN '置空 field blanked' ELSE '提示 flagged' END AS kind, *
+      FROM audit.row_flags) t
 JOIN audit.file_loads f ON f.load_id = t.load_id AND (f.is_current OR f.status = 'rejected')
 WHERE t.department = ? AND t.period_year IS NOT DISTINCT FROM ?
 GROUP BY ALL

@@ -28,13 +28,16 @@ How the data are made (one module each)
 Defects (not with --clean). Each row carries at most one defect, built to trip exactly one
 ingestion rule. Rates are shares of a file's rows (multiplied by --defect-rate); the handling is
 what the warehouse must do with the row; `rule` is the ingestion rule id expected to report it.
+A quarantine kind in a column that is not row-critical (e.g. a blank or impossible birth weight,
+an invalid residence) is handled `exclude_field` instead: the row is loaded with that field blanked;
+the manifest gives each defect's own handling.
 
     kind                          handling    rate    rule
     duplicate_row                 quarantine  0.3 %   duplicate_row (row number of the second copy)
-    id_bad_check_digit            quarantine  0.3 %   id_bad_checksum
+    id_bad_check_digit            exclude_field 0.3 % id_bad_checksum
     id_lowercase_x                normalise   0.2 %   id_lowercase_x (only IDs ending in X qualify)
     id_15_digit                   normalise   0.1 %   id_15_digit (people born 19xx)
-    id_excel_mangled              quarantine  0.1 %   id_excel_mangled (e.g. 4.30502E+17)
+    id_excel_mangled              exclude_field 0.1 % id_excel_mangled (e.g. 4.30502E+17)
     sex_contradicts_id            flag        0.2 %   sex_contradicts_id
     birth_date_contradicts_id     flag        0.2 %   birth_date_contradicts_id
     fullwidth_digits              normalise   0.1 %   fullwidth_characters (e.g. ２０２３-０５-０１)

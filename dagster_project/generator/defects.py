@@ -1,8 +1,10 @@
 """The mistakes departments make, injected at known rows so the warehouse can be tested against them.
 
 Each kind has a default rate (share of a file's rows), the handling the
-warehouse must apply (quarantine / normalise / flag) and the ingestion rule
-that is expected to catch it. A row carries at most one defect, and each
+warehouse must apply (quarantine / exclude_field / normalise / flag) and the ingestion rule
+that is expected to catch it. A `quarantine` kind that hits a column that is not row-critical
+(contracts: Column.is_row_critical) only blanks that field: its defects are expected as
+`exclude_field` (`handling_of` decides per defect). A row carries at most one defect, and each
 defect is built so that it triggers exactly that one rule: a changed birth
 date moves backwards only (never into the future or before another date), a
 base (denominator) row of a form is never altered, a maternal death is never
@@ -18,12 +20,13 @@ import polars as pl
 
 from dagster_project.contracts import Extract
 from dagster_project.generator.styles import FileStyle
+from dagster_project.ingest.rule_texts import ROW_RULES
 
 
 @dataclass(frozen=True)
 class DefectKind:
     name: str
-    handling: str          # quarantine | normalise | flag
+    handling: str          # quarantine | exclude_field | normalise | flag (quarantine: see handling_of)
     rate: float            # default share of a file's rows
     rule_id: str           # ingestion rule expected to catch it (some kinds vary by column type)
     description: str
@@ -32,13 +35,13 @@ class DefectKind:
 KINDS: dict[str, DefectKind] = {k.name: k for k in [
     DefectKind("duplicate_row", "quarantine", 0.003, "duplicate_row",
                "an exact copy of a row; the manifest gives the row number of the second copy"),
-    DefectKind("id_bad_check_digit", "quarantine", 0.003, "id_bad_checksum",
+    DefectKind("id_bad_check_digit", "exclude_field", 0.003, "id_bad_checksum",
                "18-character ID number whose check character is wrong"),
     DefectKind("id_lowercase_x", "normalise", 0.002, "id_lowercase_x",
                "ID number ending in a lower-case x"),
     DefectKind("id_15_digit", "normalise", 0.001, "id_15_digit",
                "old 15-digit ID number (people born 19xx)"),
-    DefectKind("id_excel_mangled", "quarantine", 0.001, "id_excel_mangled",
+    DefectKind("id_excel_mangled", "exclude_field", 0.001, "id_excel_mangled",
                "ID number turned into scientific notation by Excel, e.g. 4.30502E+17"),
     DefectKind("sex_contradicts_id", "flag", 0.002, "sex_contradicts_id",
                "stated sex differs from digit 17 of the ID number"),
@@ -105,6 +108,18 @@ class Defect:
     value: str | None      # the cell text as written
     expected: str | None   # for normalise kinds: the value the warehouse should end up with
     rule_id: str
+
+
+def handling_of(kind: str, extract: Extract, column: str, rule_id: str) -> str:
+    """The handling the warehouse must apply to one defect: a quarantine kind on a column that is not
+    row-critical (and not a whole-row rule) blanks the field instead (rule_texts, exclude_field)."""
+    handling = KINDS[kind].handling
+    if handling != "quarantine" or rule_id in ROW_RULES:
+        return handling
+    reported = column
+    if rule_id == "dates_out_of_order":  # reported on the later date of the pair
+        reported = next(second for first, second in extract.date_order if column in (first, second))
+    return "quarantine" if extract.column(reported).is_row_critical else "exclude_field"
 
 
 def kind_rate(extract: str, kind: str) -> float:

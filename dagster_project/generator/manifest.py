@@ -10,7 +10,7 @@ Structure (`manifest_version` 1):
       "files": [{"path", "extract", "department", "source_department", "year", "period_start",
                  "period_end", "format", "encoding", "line_terminator", "header_language", "headers",
                  "bool_words", "sex_words", "code_language", "residence_words", "rows", "bytes",
-                 "sha256", "defects": {kind: count}}],
+                 "sha256", "defects": {kind: count}, "defects_by_handling": {handling: count}}],
       "defects": [{"file", "row", "kind", "column", "handling", "rule_id", "value", "expected"}],
       "summary": {"files", "rows", "defects", "by_kind", "by_handling"}
     }
@@ -34,6 +34,9 @@ CONVENTIONS = {
     "row": "spreadsheet row number: header = 1, first data row = 2; for duplicate_row the second copy",
     "handling": {
         "quarantine": "the row must not reach the warehouse; it is listed with its rule in audit.quarantine",
+        "exclude_field": "the row is loaded with the field blanked (NULL, named in _invalid_fields) and the finding "
+                         "listed in audit.row_flags: the handling of a quarantine kind in a column that is not "
+                         "row-critical (the record still counts where the field is not needed)",
         "normalise": "the value is corrected mechanically (to `expected`) and the row loaded; listed in audit.row_flags",
         "flag": "the row is loaded as is; the finding is listed in audit.row_flags",
     },
@@ -53,9 +56,9 @@ def build(options: dict, files: list[dict], contract_version: int, extracts_seen
     by_kind: Counter[str] = Counter()
     for f in files:
         by_kind.update(f["defects"])
-    by_handling: Counter[str] = Counter()
-    for kind, n in by_kind.items():
-        by_handling[KINDS[kind].handling] += n
+    by_handling: Counter[str] = Counter()  # per defect: a quarantine kind may only blank a field (handling_of)
+    for f in files:
+        by_handling.update(f.get("defects_by_handling", {}))
     kinds = {}
     for name, kind in KINDS.items():
         rates = sorted({kind_rate(e, name) for e in extracts_seen} | {kind.rate})

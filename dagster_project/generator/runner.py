@@ -18,7 +18,7 @@ from dagster_project.generator import hashing
 from dagster_project.generator import manifest as manifest_io
 from dagster_project.generator.areas import load_townships
 from dagster_project.generator.calibration import Calibration
-from dagster_project.generator.defects import KINDS, Injector
+from dagster_project.generator.defects import Injector, handling_of
 from dagster_project.generator.demography import project
 from dagster_project.generator.extracts import civil_affairs, education, forms, health, justice, population
 from dagster_project.generator.options import EXTRACT_ORDER, GeneratorError, Options
@@ -61,6 +61,7 @@ class FileWriter:
         self.parts_file = parts / (self.style.relative_path.replace("/", "__") + ".jsonl")
         self._parts = None
         self.counts: Counter[str] = Counter()
+        self.handlings: Counter[str] = Counter()
         self.chunks = 0
         self.started = time.perf_counter()
 
@@ -75,10 +76,12 @@ class FileWriter:
             if found and self._parts is None:
                 self._parts = self.parts_file.open("w", encoding="utf-8")
             for d in found:
+                handling = handling_of(d.kind, self.extract, d.column, d.rule_id)
                 self.counts[d.kind] += 1
+                self.handlings[handling] += 1
                 self._parts.write(json.dumps({
                     "file": self.style.relative_path, "row": offset + d.position, "kind": d.kind,
-                    "column": d.column, "handling": KINDS[d.kind].handling, "rule_id": d.rule_id,
+                    "column": d.column, "handling": handling, "rule_id": d.rule_id,
                     "value": d.value, "expected": d.expected,
                 }, ensure_ascii=False) + "\n")
         self.sink.write(text)
@@ -103,6 +106,7 @@ class FileWriter:
             "bytes": self.path.stat().st_size,
             "sha256": sha,
             "defects": dict(sorted(counts.items())),
+            "defects_by_handling": dict(sorted(self.handlings.items())),
         }
         if not quiet:
             took = time.perf_counter() - self.started

@@ -64,13 +64,20 @@ AUDIT_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\S+)", "\n".jo
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw and audit tables if missing (idempotent)."""
+    """Create the raw and audit tables if missing, add columns raw tables lack (idempotent)."""
     extracts = load_contracts().extracts.values()
-    present = {f"{schema}.{table}" for schema, table in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('raw', 'audit')").fetchall()}
-    if AUDIT_TABLES | {e.raw_table for e in extracts} <= present:  # one query, not ~20 DDL statements a file
+    tables = con.execute(
+        "SELECT schema_name || '.' || table_name, bool_or(column_name = '_invalid_fields') FROM duckdb_columns() "
+        "WHERE schema_name IN ('raw', 'audit') GROUP BY ALL").fetchall()
+    present = {name for name, _ in tables}
+    # A raw table made before `_invalid_fields` existed gets the column (its rows: nothing blanked).
+    raw_tables = {e.raw_table for e in extracts}
+    outdated = {name for name, has in tables if name in raw_tables and not has}
+    if AUDIT_TABLES | raw_tables <= present and not outdated:  # one query, not ~20 DDL a file
         return
     for ddl in AUDIT_DDL:
         con.execute(ddl)
     for extract in extracts:
         con.execute(extract.ddl())
+    for table in sorted(outdated):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN _invalid_fields VARCHAR[] DEFAULT []")

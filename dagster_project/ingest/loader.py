@@ -38,7 +38,7 @@ from dagster_project.ingest.errors import ExtractFileError, redact_identifiers
 from dagster_project.ingest.headers import header_matcher, map_headers
 from dagster_project.ingest.read_ahead import ReadAhead, read_ahead
 from dagster_project.ingest.reader import ROW, OpenedTable, RawTable, open_table
-from dagster_project.ingest.rule_texts import RULES
+from dagster_project.ingest.rule_texts import EXCLUDE_FIELD_EN, EXCLUDE_FIELD_ZH, ROW_RULES, RULES
 from dagster_project.ingest.rules import apply_rules, file_rule_issues_sql, staging_select
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ SAME_CONTENT_MAX_ROWS = 100
 # TEMP tables of the connection (never in the database file) for the file being loaded.
 STAGING_ROWS = "_ingest_rows"      # every row read: typed values (ID numbers in clear) + whole-file rule inputs
 STAGING_ISSUES = "_ingest_issues"  # every finding: _row_number, column_name, rule_id, value (masked), action
+STAGING_INVALID = "_ingest_invalid"  # per row with a blanked field: _row_number, _invalid_fields
 _BATCH = "_ingest_batch"           # the batch being staged, registered from Arrow
 _ISSUE_COLUMNS = f"{ROW}, column_name, rule_id, value, action"
 # The raw and audit tables are filled slice by slice of the file (whole batches, at least this many rows
@@ -311,7 +312,7 @@ def _append(con, target: str, frame: pl.DataFrame, select: str, create: bool = F
 
 
 def _drop_staging(con) -> None:
-    for name in (STAGING_ROWS, STAGING_ISSUES):
+    for name in (STAGING_ROWS, STAGING_ISSUES, STAGING_INVALID):
         con.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
 
 
@@ -321,6 +322,7 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
     """All batches are staged: run the whole-file rules, then replace the partition in one transaction."""
     extract = dropped.extract
     con.execute(f"INSERT INTO {STAGING_ISSUES} {file_rule_issues_sql(extract, STAGING_ROWS)}")
+    _exclude_fields(con, extract)
     if unknown:
         notes.append("ignored columns: " + ", ".join(unknown))
     if mapping.missing_optional:
@@ -334,7 +336,8 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
     try:
         con.execute(f"DELETE FROM {extract.raw_table} WHERE {_partition_where(dropped)[0]}", _partition_where(dropped)[1])
         for where in slices:
-            kept = (f"(SELECT * FROM {STAGING_ROWS} WHERE {where} AND {ROW} NOT IN "
+            kept = (f"(SELECT s.*, coalesce(v._invalid_fields, []::VARCHAR[]) AS _invalid_fields "
+                    f"FROM {STAGING_ROWS} s LEFT JOIN {STAGING_INVALID} v USING ({ROW}) WHERE {where} AND {ROW} NOT IN "
                     f"(SELECT {ROW} FROM {STAGING_ISSUES} WHERE action = 'quarantine' AND {where}))")
             _insert_rows(con, extract, dropped, sha, load_id, hmac_key, kept)
         cross = _cross_file_duplicates(con, extract, load_id)
@@ -362,6 +365,37 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
         f"SELECT rule_id, count(*) FROM {STAGING_ISSUES} WHERE action = 'quarantine' GROUP BY rule_id").fetchall())
     return LoadResult(dropped.relative, extract.name, dropped.period_year, "loaded", load_id, facts.rows_read,
                       loaded, quarantined, flagged, status_zh, status_en, by_rule)
+
+
+def _exclude_fields(con, extract: Extract) -> None:
+    """A quarantine finding on a column that is not row-critical blanks that field instead of keeping the
+    row out (action `exclude_field`, see rule_texts); STAGING_INVALID lists each such row's blanked fields.
+
+    dates_out_of_order names the later date, but either date may be the wrong one: both are blanked.
+    """
+    fields = [c.name for c in extract.field_columns]
+    if not fields:
+        con.execute(f"CREATE TEMP TABLE {STAGING_INVALID} ({ROW} BIGINT, _invalid_fields VARCHAR[])")
+        return
+    names = ", ".join(_sql_text(f) for f in fields)
+    row_rules = ", ".join(_sql_text(r) for r in sorted(ROW_RULES))
+    con.execute(f"UPDATE {STAGING_ISSUES} SET action = 'exclude_field' WHERE action = 'quarantine' "
+                f"AND column_name IN ({names}) AND rule_id NOT IN ({row_rules})")
+    pairs = [(first, second) for first, second in extract.date_order
+             if not extract.column(first).is_row_critical]
+    earlier = ""
+    if pairs:
+        values = ", ".join(f"({_sql_text(second)}, {_sql_text(first)})" for first, second in pairs)
+        earlier = (f"UNION SELECT i.{ROW}, p.first FROM {STAGING_ISSUES} i JOIN (VALUES {values}) AS p(second, first) "
+                   "ON i.column_name = p.second WHERE i.rule_id = 'dates_out_of_order' AND i.action = 'exclude_field'")
+    con.execute(
+        f"CREATE TEMP TABLE {STAGING_INVALID} AS SELECT {ROW}, list(DISTINCT field ORDER BY field) AS _invalid_fields "
+        f"FROM (SELECT {ROW}, column_name AS field FROM {STAGING_ISSUES} WHERE action = 'exclude_field' {earlier}) "
+        f"GROUP BY {ROW}")
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _with_reader_issues(issues: pl.DataFrame, table: RawTable, mapping) -> pl.DataFrame:
@@ -397,11 +431,14 @@ def _insert_rows(con, extract: Extract, dropped: DroppedFile, sha: str, load_id:
     ipad, opad = idnumber.hmac_parts(key)
     select = []
     for col in extract.columns:
+        value = f'"{col.name}"'
+        if not col.is_row_critical:  # a field blanked for a defect is stored NULL (never the bad value)
+            value = f"CASE WHEN list_contains(_invalid_fields, {_sql_text(col.name)}) THEN NULL ELSE {value} END"
         if col.type == "id_number":
-            select.append(f'{idnumber.hmac_sql(f"{chr(34)}{col.name}{chr(34)}")} AS "{col.stored_name}"')
+            select.append(f'{idnumber.hmac_sql(value)} AS "{col.stored_name}"')
         else:
-            select.append(f'CAST("{col.name}" AS {col.storage_type}) AS "{col.stored_name}"')
-    select += [
+            select.append(f'CAST({value} AS {col.storage_type}) AS "{col.stored_name}"')
+    select += ["_invalid_fields",
         "$load_id AS _load_id", "$source_file AS _source_file", "$sha AS _source_sha256",
         f"{ROW} AS _row_number", "$period_year::INTEGER AS _period_year", "$source_department AS _source_department",
     ]
@@ -419,8 +456,19 @@ def _cross_file_duplicates(con, extract: Extract, load_id: str) -> pl.DataFrame:
     """Event records (a birth, a death) may be reported in one period only: later copies are quarantined."""
     if not extract.unique_across_years:
         return pl.DataFrame()
-    key = [extract.column(k).stored_name for k in extract.unique_key]
-    join = " AND ".join(f'n."{k}" = o."{k}"' for k in key)
+    # A key part blanked on both rows for a defect (an invalid victim ID number) matches: the other key
+    # parts (the case id) name the record, and a repeat report usually repeats the same bad ID. (The
+    # bad ID itself is not kept, so two different victims of one case, both with bad IDs, would be
+    # taken as one: rarer than the repeat.)
+    parts = []
+    for k in extract.unique_key:
+        col = extract.column(k)
+        same = f'n."{col.stored_name}" = o."{col.stored_name}"'
+        if not col.is_row_critical:
+            same = (f"({same} OR (list_contains(n._invalid_fields, {_sql_text(k)}) "
+                    f"AND list_contains(o._invalid_fields, {_sql_text(k)})))")
+        parts.append(same)
+    join = " AND ".join(parts)
     rows = _frame(con,
         f"""SELECT n._row_number, min(o._source_file) AS other FROM {extract.raw_table} n
             JOIN {extract.raw_table} o ON {join} AND o._load_id <> n._load_id
@@ -453,7 +501,11 @@ def _write_issues(con, source: str, dropped: DroppedFile, load_id: str, slices: 
     try:
         params = {"load_id": load_id, "extract": dropped.extract.name, "department": dropped.extract.department,
                   "period_year": dropped.period_year, "source_file": dropped.relative, **(extra or {})}
-        enriched = f"(SELECT i.*, t.reason_zh, t.reason_en FROM {source} i LEFT JOIN incoming_rule_texts t USING (rule_id))"
+        # A blanked field's finding says so (the rule's own text is about the value).
+        enriched = (f"(SELECT i.*, CASE WHEN i.action = 'exclude_field' THEN t.reason_zh || {_sql_text(EXCLUDE_FIELD_ZH)} "
+                    f"ELSE t.reason_zh END AS reason_zh, CASE WHEN i.action = 'exclude_field' THEN t.reason_en || ' ' || "
+                    f"{_sql_text(EXCLUDE_FIELD_EN)} ELSE t.reason_en END AS reason_en "
+                    f"FROM {source} i LEFT JOIN incoming_rule_texts t USING (rule_id))")
         common = ("$load_id, $extract, $department, $period_year::INTEGER, $source_file, "
                   f"{ROW}, column_name, rule_id")
         for where in slices:

@@ -3,6 +3,13 @@
 action: `quarantine` (row kept out of the warehouse, listed in audit.quarantine and the
 feedback file), `flag` (row loaded, finding listed in audit.row_flags), `normalise`
 (value corrected mechanically, recorded in audit.row_flags so the department can fix its export).
+
+A `quarantine` finding keeps the whole row out only when it concerns the whole row (column '*', the
+duplicate rules) or a row-critical column (contracts: Column.is_row_critical, e.g. the township code,
+a record id). On any other column the loader turns it into `exclude_field`: the row is loaded with that
+field blanked (NULL; an invalid ID number gives a NULL pseudonym) and named in the row's
+`_invalid_fields`, the finding goes to audit.row_flags with the reason below plus EXCLUDE_FIELD_ZH/EN,
+and the record still counts in every indicator that does not need the field (dbt `needs`).
 """
 from __future__ import annotations
 
@@ -56,6 +63,17 @@ RULES: dict[str, tuple[str, str, str]] = {
     "date_format_variant": ("normalise", "日期格式已统一为YYYY-MM-DD。", "Date format normalised to YYYY-MM-DD."),
     "excel_serial_date": ("normalise", "Excel日期序列号已转换为日期。", "Excel serial number converted to a date."),
 }
+
+
+# Rules about the whole row (or several rows): always quarantine, whatever the column they name.
+ROW_RULES = frozenset({
+    "field_count_mismatch", "undecodable_line", "truncated_line", "control_characters", "line_too_long",
+    "repeated_header", "missing_required_column", "duplicate_row", "duplicate_key", "duplicate_across_files",
+    "duplicate_file", "numerator_exceeds_denominator",
+})
+# Appended to the reason of a finding whose field was blanked (action exclude_field).
+EXCLUDE_FIELD_ZH = "该字段已置空，该记录仍计入不需要此字段的指标。"
+EXCLUDE_FIELD_EN = "The value was blanked; the record still counts where this field is not needed."
 
 
 def action(rule_id: str) -> str:

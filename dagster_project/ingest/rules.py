@@ -355,6 +355,9 @@ def staging_select(extract: Extract) -> str:
         for c in extract.columns
     )
     select = [ROW, *[_ident(c.name) for c in extract.columns], f"md5_number(concat({parts})) AS {_ROW_KEY}"]
+    # duplicate_key compares a key part by its text where it has no typed value (an invalid ID number):
+    # two rows with the same bad ID are still copies of one record.
+    select += [_ident(_FILE_INPUT + k) for k in extract.unique_key]
     if extract.name == "forms":
         select.append(_ident(f"{_FILE_INPUT}shown_value"))
     return ", ".join(select)
@@ -366,7 +369,7 @@ def file_rule_issues_sql(extract: Extract, staging: str) -> str:
     actions = {rid: spec[0] for rid, spec in RULES.items()}
     # Second and later copies (in file order) are flagged; the first copy stays. A duplicate key counts
     # only where all key parts are present and the row is not an exact duplicate already.
-    key = [_ident(k) for k in extract.unique_key]
+    key = [f"coalesce(CAST({_ident(k)} AS VARCHAR), chr(1) || {_ident(_FILE_INPUT + k)})" for k in extract.unique_key]
     key_present = " AND ".join(f"{k} IS NOT NULL" for k in key) or "TRUE"
     queries = [f"""
         WITH ranked AS (

@@ -108,8 +108,28 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
         district_code=district_code, district_name=district_name, townships=townships,
         values_by_sex=values_by_sex, warnings=warnings, warnings_township=warnings_township, series=series,
         gaps=gaps, township_values=township_values, warning_rules=warning_rules,
-        quality=load_quality(con, year, district_code), run_info=load_run_info(con),
+        quality={**load_quality(con, year, district_code), "exclusions": load_exclusions(con, year, district_code)},
+        run_info=load_run_info(con),
     )
+
+
+def load_exclusions(con, year: int, district_code: str) -> list[dict] | None:
+    """Per indicator, the district's records of the year it could not use, by reason (fct_indicator_exclusions;
+    None when the mart is not built)."""
+    if not _table_exists(con, "main_marts", "fct_indicator_exclusions"):
+        return None
+    return con.execute(
+        """SELECT e.indicator_code, any_value(i.name_zh) AS name_zh,
+                  sum(records) FILTER (WHERE reason_code = 'field_invalid') AS field_invalid,
+                  sum(records) FILTER (WHERE reason_code = 'record_quarantined') AS record_quarantined,
+                  sum(records) FILTER (WHERE reason_code = 'sex_unknown') AS sex_unknown,
+                  sum(records) FILTER (WHERE reason_code = 'residence_unknown') AS residence_unknown,
+                  string_agg(DISTINCT field_name, ', ' ORDER BY field_name) FILTER (WHERE reason_code = 'field_invalid')
+                      AS fields
+           FROM main_marts.fct_indicator_exclusions e
+           JOIN main_marts.dim_indicator i ON i.indicator_code = e.indicator_code
+           WHERE e.period_year = ? AND e.area_code = ?
+           GROUP BY e.indicator_code ORDER BY e.indicator_code""", [year, district_code]).pl().to_dicts()
 
 
 def load_run_info(con) -> dict:

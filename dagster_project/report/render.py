@@ -329,6 +329,7 @@ def _quality_section(data: ReportData) -> str:
             out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(r["department"], r["department"] or "—"))}</td><td class="code">{escape(r["rule_id"] or "")}</td>'
                        f'<td>{escape(r["reason_zh"] or "")}</td><td class="num">{r["n"]:,}</td></tr>')
         out.append("</tbody></table>")
+    out.append(_exclusions_table(q.get("exclusions")))
     out.append("<h3>未通过的质量规则 <span class='en'>Failed Great Expectations rules (latest check of each extract)</span></h3>")
     gx = q.get("gx_failures")
     if gx is None:
@@ -370,6 +371,30 @@ def _quality_section(data: ReportData) -> str:
             out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("</tbody></table>")
     out.append("</section>")
+    return "\n".join(out)
+
+
+def _exclusions_table(rows: list[dict] | None) -> str:
+    """未能使用的记录数 per indicator (district, report year), as main_marts.fct_indicator_exclusions counts them."""
+    out = ["<h3>未能使用的记录数 <span class='en'>Records not usable, by indicator (district)</span></h3>"]
+    if rows is None:
+        out.append("<p class='note'>指标排除记录表 main_marts.fct_indicator_exclusions 尚未建立，本节暂缺。</p>")
+        return "\n".join(out)
+    if not rows:
+        out.append("<p class='ok'>本年度各指标的记录均可使用。</p>")
+        return "\n".join(out)
+    out.append('<table><thead><tr><th>指标 Indicator</th><th class="num">字段无效（未计入）</th><th>无效字段</th>'
+               '<th class="num">整条隔离（未计入）</th><th class="num">性别不详（仅计入合计）</th>'
+               '<th class="num">城乡不详（仅计入合计）</th></tr></thead><tbody>')
+    def n(v):
+        return "" if not v else f"{v:,}"
+    for r in rows:
+        out.append(f'<tr><td>{escape(r["name_zh"] or r["indicator_code"])}</td><td class="num">{n(r["field_invalid"])}</td>'
+                   f'<td class="code">{escape(r["fields"] or "")}</td><td class="num">{n(r["record_quarantined"])}</td>'
+                   f'<td class="num">{n(r["sex_unknown"])}</td><td class="num">{n(r["residence_unknown"])}</td></tr>')
+    out.append("</tbody></table><p class='note'>字段无效：该指标需要的字段在入库时无效已置空，记录不计入该指标（仍计入不需要该字段的指标）；"
+               "整条隔离：记录在入库时被整条隔离（见隔离清单），计入其报表为来源的每个指标；性别、城乡不详的记录只计入合计。"
+               "来源 main_marts.fct_indicator_exclusions。</p>")
     return "\n".join(out)
 
 

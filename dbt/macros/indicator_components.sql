@@ -43,7 +43,12 @@
       weight       SQL expression summed instead of 1 (default 1), e.g. a population count
       sex          'person' | 'female' | 'total' (default 'person')
       age_group    age_group_code of the rows (default '_T'); or age_group_column to take it from a column
+      needs        contract field names of the source extract the indicator needs (default none): a row
+                   whose `_invalid_fields` (blanked at ingestion for a defect) holds one of them is left out
+                   of the numerator and the denominator; count_exclusions lists it
   A NULL condition counts as false: "not recorded" never counts as a yes.
+  A row with an unknown sex counts in the sex total only (component_sex gives '_T'), one with an unknown
+  residence in the residence total only: the rollup adds '_T' rows to no F/M or urban/rural cell.
 -#}
 {% macro count_components(relation, definitions, area_column='township_code', residence_column='residence', sex_column='sex', period_column='period_year') -%}
 {%- for d in definitions %}
@@ -59,21 +64,80 @@ select
         "sum(case when " ~ d.get('denominator', 'true') ~ " then " ~ d.get('weight', '1') ~ " else 0 end)",
     ) }}
 from {{ relation }}
-where {{ d.get('filter', 'true') }}
+where ({{ d.get('filter', 'true') }}) and {{ needs_met(d.get('needs', [])) }}
 group by all
 {% if not loop.last %}union all{% endif %}
 {%- endfor %}
 {%- endmacro %}
 
+{#- SQL condition: none of the fields in `needs` was blanked on the row at ingestion. -#}
+{% macro needs_met(needs) -%}
+    {%- if needs -%} not coalesce(list_has_any(_invalid_fields, {{ field_list(needs) }}), false)
+    {%- else -%} true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro field_list(fields) -%}
+    [{% for f in fields %}'{{ f }}'{% if not loop.last %}, {% endif %}{% endfor %}]::varchar[]
+{%- endmacro %}
+
+{#-
+  count_exclusions(relation, definitions, ...): beside count_components (same arguments), per definition
+  the records the indicator could not use, at the component's area:
+      field_invalid      a needed field was blanked at ingestion (one row per field); the row's filter may
+                         involve that field, so a row counts here unless its filter is certainly false
+      sex_unknown        counted in the sex total only (sex 'person' definitions)
+      residence_unknown  counted in the residence total only
+  Columns: (indicator_code, period_year, area_code, reason_code, field_name, records).
+-#}
+{% macro count_exclusions(relation, definitions, area_column='township_code', residence_column='residence', sex_column='sex', period_column='period_year') -%}
+{%- set parts = [] %}
+{%- for d in definitions %}
+{%- set code = "'" ~ d['code'] ~ "'" %}
+{%- set counted = '(' ~ d.get('filter', 'true') ~ ') and ' ~ needs_met(d.get('needs', [])) %}
+{%- if d.get('needs') %}
+{%- do parts.append(exclusion_select(code, 'field_invalid', 'field_name',
+        '(select *, unnest(list_intersect(_invalid_fields, ' ~ field_list(d['needs']) ~ ')) as field_name from ' ~ relation
+        ~ ' where (' ~ d.get('filter', 'true') ~ ') is not false and list_has_any(_invalid_fields, ' ~ field_list(d['needs']) ~ '))',
+        'true', period_column, area_column)) %}
+{%- endif %}
+{%- if d.get('sex', 'person') == 'person' %}
+{%- do parts.append(exclusion_select(code, 'sex_unknown', "'" ~ sex_column ~ "'", relation,
+        counted ~ ' and ' ~ component_sex(sex_column) ~ " = '_T'", period_column, area_column)) %}
+{%- endif %}
+{%- if residence_column %}
+{%- do parts.append(exclusion_select(code, 'residence_unknown', "'" ~ residence_column ~ "'", relation,
+        counted ~ ' and ' ~ residence_column ~ ' is null', period_column, area_column)) %}
+{%- endif %}
+{%- endfor %}
+{%- if parts %}{{ parts | join('\nunion all\n') }}
+{%- else %}{{ exclusion_select("'none'", 'none', 'null', '(select 1) as nothing', 'false', 'null', 'null') }}
+{%- endif %}
+{%- endmacro %}
+
+{% macro exclusion_select(code, reason_code, field_name, relation, condition, period_column, area_column) -%}
+select
+    cast({{ code }} as varchar) as indicator_code,
+    cast({{ period_column }} as integer) as period_year,
+    cast({{ area_column }} as varchar) as area_code,
+    cast('{{ reason_code | replace("'", "") }}' as varchar) as reason_code,
+    cast({{ field_name }} as varchar) as field_name,
+    count(*) as records
+from {{ relation }}
+where {{ condition }}
+group by all
+{%- endmacro %}
+
 {#- Denominator rows from the resident population (int_population_by_age_group) for one indicator. -#}
 {#- years_from: a relation whose period_years bound the rows, so that a year without numerator
     data shows no value instead of a false zero. -#}
-{#- by_residence=false labels the rows residence '_T', for numerators whose source has no residence. -#}
+{#- by_residence=false labels the rows residence '_T', for numerators whose source has no residence. A cell whose
+    sex or residence was blanked at ingestion counts in the sex or residence total only, like a record. -#}
 {% macro population_components(code, age_group, sex='person', years_from=none, by_residence=true) -%}
 select
     {{ component_columns(
         "'" ~ code ~ "'", 'period_year', 'township_code',
-        component_sex_expression(sex, 'sex'), "'" ~ age_group ~ "'", 'residence' if by_residence else "'_T'",
+        component_sex_expression(sex, 'sex'), "'" ~ age_group ~ "'", "coalesce(residence, '_T')" if by_residence else "'_T'",
         '0', 'sum(population)') }}
 from {{ ref('int_population_by_age_group') }}
 where age_group_code = '{{ age_group }}'

@@ -1,14 +1,5 @@
 -- 指标分量：村（居）委会 · female shares of village and community committee members, chairs and
 -- Party branch secretaries (year end). Sex does not apply to a share: rows carry sex '_T'.
-{%- set definitions = [
-    {'code': 'w_dec_village_committee_female_share', 'filter': "committee_type = 'village'"},
-    {'code': 'w_dec_village_chair_female_share', 'filter': "committee_type = 'village' and is_chair"},
-    {'code': 'w_dec_village_party_secretary_female_share', 'filter': "committee_type = 'village' and is_party_secretary"},
-    {'code': 'w_dec_community_committee_female_share', 'filter': "committee_type = 'community'"},
-    {'code': 'w_dec_community_chair_female_share', 'filter': "committee_type = 'community' and is_chair"},
-    {'code': 'w_dec_community_party_secretary_female_share', 'filter': "committee_type = 'community' and is_party_secretary"},
-] %}
-{%- set shares = [] %}
-{%- for d in definitions %}{% do shares.append(dict(d, sex='total', numerator="sex = '2'")) %}{% endfor %}
+{%- set shares = committee_definitions()['shares'] %}
 
 {{ count_components(ref('int_committee_members_classified'), shares, residence_column=none) }}

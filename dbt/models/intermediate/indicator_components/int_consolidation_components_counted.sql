@@ -6,7 +6,7 @@
 {%- set students = ref('int_students_enriched') %}
 
 {% call sum_components() %}
-{{ count_components(students, [{'code': code, 'filter': 'is_junior_graduate', 'numerator': 'true', 'denominator': 'false'}],
+{{ count_components(students, consolidation_definitions()['graduates'],
                     area_column=district, residence_column=none) }}
 union all
 select

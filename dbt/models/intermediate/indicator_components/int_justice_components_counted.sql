@@ -1,18 +1,8 @@
 -- 指标分量：司法 · victims of cases against women and children per 100,000 residents of the
 -- group, protection measures for domestic violence victims, and legal aid counts (calendar year).
-{%- set victim_rates = [
-    {'code': 'w_law_dv_victim_rate', 'filter': "case_type = 'domestic_violence' and sex = '2' and not is_child", 'sex': 'female', 'age_group': 'Y_GE18'},
-    {'code': 'w_law_sexual_violence_trafficking_victim_rate', 'filter': "case_type in ('sexual_assault', 'indecency', 'trafficking') and sex = '2' and not is_child", 'sex': 'female', 'age_group': 'Y_GE18'},
-    {'code': 'c_saf_child_dv_victim_rate', 'filter': "case_type = 'domestic_violence' and is_child", 'sex': 'person', 'age_group': 'Y0T17'},
-    {'code': 'c_law_child_crime_victim_rate', 'filter': 'is_child', 'sex': 'person', 'age_group': 'Y0T17'},
-] %}
-{%- set victim_shares = [
-    {'code': 'w_law_dv_protection_rate', 'filter': "case_type = 'domestic_violence'", 'numerator': 'has_warning_letter or has_protection_order'},
-] %}
-{%- set legal_aid_counts = [
-    {'code': 'w_law_women_legal_aid', 'filter': "aid_category = 'women_rights' and sex = '2'", 'sex': 'female'},
-    {'code': 'c_law_minor_legal_aid', 'filter': "aid_category = 'minors'", 'sex': 'person'},
-] %}
+{%- set victim_rates = justice_definitions()['victim_rates'] %}
+{%- set victim_shares = justice_definitions()['victim_shares'] %}
+{%- set legal_aid_counts = justice_definitions()['legal_aid_counts'] %}
 {%- set victims = ref('int_case_victims_enriched') %}
 {%- set legal_aid = ref('stg_justice__legal_aid_recipients') %}
 

@@ -26,7 +26,7 @@ group by all
 union all
 select
     {{ component_columns("'" ~ s['code'] ~ "'", 'pop.period_year', 'pop.township_code', "'2'", 'pop.age_group_code',
-                         'pop.residence', '0', 'sum(pop.population)') }}
+                         "coalesce(pop.residence, '_T')", '0', 'sum(pop.population)') }}
 from {{ ref('int_population_by_age_group') }} as pop
 where pop.sex = '2'
   and pop.age_group_code in (select age_group_code from age_groups)

@@ -40,6 +40,7 @@ select
     b.is_prenatal_screened,
     b.is_newborn_screened,
     b.is_newborn_visited,
-    b.is_exclusively_breastfed_6m
+    b.is_exclusively_breastfed_6m,
+    b._invalid_fields
 from {{ ref('stg_health__births') }} as b
 where b.period_year in (select file_period_year from {{ ref('stg_health__births') }})

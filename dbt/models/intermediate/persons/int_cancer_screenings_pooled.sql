@@ -1,6 +1,7 @@
 {{ config(materialized='table') }}
 -- 两癌筛查（三年合并）· for each statistical year Y and screening type, each woman screened in the
--- statistical years Y-2..Y, once (distinct by pseudonym; a record without pseudonym counts alone),
+-- statistical years Y-2..Y, once (distinct by pseudonym; a record without pseudonym counts alone, one whose
+-- ID number was invalid not at all),
 -- with her age at the end of year Y and the township/residence of her latest screening.
 -- is_incomplete: fewer than three statistical years of screening data exist for the pool.
 -- A screening's statistical year is that of its date (a late report counts in its own year); only years
@@ -11,7 +12,10 @@ with screenings as (
         s.*,
         coalesce(s.person_pid, 'screening:' || s.screening_id) as person_key
     from {{ ref('stg_health__cancer_screenings') }} as s
+    -- a screening whose ID number was invalid (blanked at ingestion) cannot be deduplicated by person, one whose
+    -- type was invalid belongs to no pool (fct_indicator_exclusions lists both)
     where s.period_year in (select file_period_year from {{ ref('stg_health__cancer_screenings') }})
+      and {{ needs_met(['id_number']) }} and s.screening_type is not null
 ),
 years as (
     select distinct period_year from screenings

@@ -21,6 +21,7 @@ select
     case_type,
     report_date,
     has_warning_letter,
-    has_protection_order
+    has_protection_order,
+    _invalid_fields
 from victims
 where occurrence = 1

@@ -30,5 +30,6 @@ select
     hemoglobin_g_l < 110 as is_anaemic,
     height_for_age_z,
     height_for_age_z < -2 as is_stunted,
-    is_fully_immunized
+    is_fully_immunized,
+    _invalid_fields
 from records

@@ -10,5 +10,6 @@ select
     birth_date,
     committee_role,
     committee_role = 'chair' as is_chair,
-    coalesce(is_party_secretary, false) as is_party_secretary
+    coalesce(is_party_secretary, false) as is_party_secretary,
+    _invalid_fields
 from {{ ref('stg_civil_affairs__committee_members') }}

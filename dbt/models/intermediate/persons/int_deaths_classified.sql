@@ -33,5 +33,6 @@ select
     -- falls W00-W19, exposure to smoke, fire, heat and hot substances X00-X19, accidental poisoning X40-X49
     coalesce(regexp_matches(cause_icd10, '^(W0[0-9]|W1[0-9]|X0[0-9]|X1[0-9]|X4[0-9])'), false) as is_fall_burn_poisoning_death,
     -- 孕产妇死亡: reported as maternal (pregnancy or 42 days after, not accidental)
-    coalesce(is_maternal_death, false) as is_maternal_death
+    coalesce(is_maternal_death, false) as is_maternal_death,
+    _invalid_fields
 from deaths

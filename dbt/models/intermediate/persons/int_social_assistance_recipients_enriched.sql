@@ -9,5 +9,6 @@ select
     township_code,
     residence,
     programme,
-    monthly_amount_yuan
+    monthly_amount_yuan,
+    _invalid_fields
 from {{ ref('stg_civil_affairs__social_assistance_recipients') }}

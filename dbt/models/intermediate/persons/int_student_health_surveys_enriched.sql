@@ -22,7 +22,8 @@ select
     previous.has_myopia as had_myopia_previous_year,
     s.fitness_rating,
     s.fitness_rating in ('excellent', 'good') as is_fitness_good,
-    s.has_caries
+    s.has_caries,
+    s._invalid_fields
 from surveys as s
 left join surveys as previous
     on previous.student_id = s.student_id

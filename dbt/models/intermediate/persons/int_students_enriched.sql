@@ -25,5 +25,6 @@ select
     school_type = 'junior' and grade = 9 and is_graduating is distinct from false as is_junior_graduate,
     is_left_behind,
     is_migrant,
-    has_disability
+    has_disability,
+    _invalid_fields
 from {{ ref('stg_education__students') }}
