@@ -232,8 +232,13 @@ def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas
         pattern = r"^[+-]?\d+(\.0*)?$" if col.type == "integer" else r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
         ok = s.str.contains(pattern)
         number = s.cast(pl.Float64, strict=False)
-        value = pl.when(ok).then(number.cast(pl.Int64 if col.type == "integer" else pl.Float64, strict=False))
-        rules = [("invalid_number", present & ~ok)]
+        not_exact = share("not_exact", _number_not_exact(col, s, ok, number))
+        ok = ok & ~not_exact
+        if col.type == "integer":  # parsed from the text, never through a float (which rounds past 2^53)
+            value = pl.when(ok).then(s.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False))
+        else:
+            value = pl.when(ok).then(number)
+        rules = [("invalid_number", present & ~ok & ~not_exact), ("number_not_exact", present & not_exact)]
         if col.min is not None:
             rid = "negative_value" if col.min == 0 else "out_of_range"
             rules.append((rid, ok & (number < col.min)))
@@ -277,6 +282,32 @@ def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas
     if col.type == "id_number":
         return _id_value(s, share)
     raise ValueError(f"unknown column type {col.type} for {col.name}")
+
+
+# Excel's form of a number of 15 or more digits (reader.py writes a long XLSX number so): its digits are lost.
+_LONG_SCIENTIFIC = r"^[+-]?\d(\.\d+)?[Ee]\+?(1[5-9]|[2-9]\d|\d{3,})$"
+MAX_EXACT_DIGITS = 15  # a DOUBLE (and Excel) keeps 15 significant digits exactly, whatever they are
+
+
+def _significant_digits(text: pl.Expr) -> pl.Expr:
+    """The digits of a number's text without sign, point, exponent and leading or trailing zeros."""
+    digits = text.str.replace(r"[eE][+-]?\d+$", "").str.replace_all(r"[+\-.]", "")
+    return digits.str.strip_chars_start("0").str.strip_chars_end("0")
+
+
+def _number_not_exact(col: Column, s: pl.Expr, ok: pl.Expr, number: pl.Expr) -> pl.Expr:
+    """A number the warehouse cannot hold exactly (so it would be stored rounded, or as NULL).
+
+    An integer of more than MAX_EXACT_DIGITS digits (typically an ID or account number typed into a
+    count column), or one already in Excel's scientific form; a decimal whose text does not come back
+    from the DOUBLE it is stored as (compared digit by digit with the shortest text of that DOUBLE: a
+    cell's value read from an XLSX is such a shortest text, so it always comes back).
+    """
+    scientific = s.str.contains(_LONG_SCIENTIFIC)
+    if col.type == "integer":
+        integer_digits = s.str.replace(r"\.0*$", "").str.replace(r"^[+-]", "").str.strip_chars_start("0")
+        return scientific | (ok & (integer_digits.str.len_chars() > MAX_EXACT_DIGITS))
+    return scientific | (ok & (_significant_digits(s) != _significant_digits(number.cast(pl.String))))
 
 
 def _id_value(s: pl.Expr, share=_inline):
