@@ -30,7 +30,10 @@ merged group titles such as 母亲 over 身份证号 | 出生日期) that names 
 most contract columns is the header, and title rows above it are skipped.
 
 XLSX: the sheet named like the extract (or like the file) wins, else the first
-visible sheet. Formula cells are read through their cached values; a formula
+visible sheet; a hidden sheet is never read (noted in the ledger). Rows hidden in the
+worksheet are not loaded: each hidden row below the header goes to `rejected_lines` as
+`hidden_row`, so the clerk is told (a hidden row is often an old or draft row someone hid
+rather than deleted, but may be valid data hidden by a filter). Formula cells are read through their cached values; a formula
 with no cached value or an error value (#DIV/0!, #REF!) is reported on its row.
 Merged cells are filled with their top-left value. A number of 15 or more
 digits (an ID number typed into a numeric cell, which Excel keeps to 15
@@ -556,19 +559,24 @@ def _sheet_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", unicodedata.normalize("NFKC", name or "")).lower()
 
 
-def choose_sheet(names: list[str], hidden: set[str], extract: str | None, stem: str) -> int:
-    """The sheet named like the extract (or like the file) wins, else the first visible sheet."""
+def choose_sheet(names: list[str], hidden: set[str], extract: str | None, stem: str) -> int | None:
+    """Among the visible sheets, the one named like the extract (or like the file) wins, else the first.
+
+    A hidden sheet is never chosen, even when named like the extract: what the clerk sees when
+    opening the workbook is what is read. None when every sheet is hidden.
+    """
+    visible = [i for i, n in enumerate(names) if n not in hidden]
     wanted = {k for k in (_sheet_key(extract or ""), _sheet_key(stem)) if k}
-    keys = [_sheet_key(n) for n in names]
-    for i, key in enumerate(keys):
+    keys = {i: _sheet_key(names[i]) for i in visible}
+    for i, key in keys.items():
         if key in wanted:
             return i
     if extract:
         base = _sheet_key(extract)
-        for i, key in enumerate(keys):
+        for i, key in keys.items():
             if key.startswith(base) and key[len(base):].isdigit():
                 return i
-    return next((i for i, n in enumerate(names) if n not in hidden), 0)
+    return visible[0] if visible else None
 
 
 @dataclass
@@ -579,6 +587,7 @@ class _SheetFacts:
     no_value: list[tuple[int, int]] = field(default_factory=list)             # formula cells without cached value
     errors: list[tuple[int, int, str]] = field(default_factory=list)          # cells holding an error value
     big_numbers: list[tuple[int, int, str]] = field(default_factory=list)     # numeric cells of 15+ digits
+    hidden_rows: set[int] = field(default_factory=set)                         # rows hidden in the worksheet
 
 
 _CELL = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
@@ -589,6 +598,11 @@ _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
 _BIG_NUMBER = re.compile(rb"<(?:\w+:)?v>\s*-?(?:\d(?:\.\d+)?[Ee]\+?(?:1[5-9]|[2-9]\d)|\d{16,}(?:\.0*)?)\s*</")
 _ROW_END = re.compile(rb"</(?:\w+:)?row>")
+# A row tag marked hidden (hidden="1" or "true"). Excel, openpyxl and xlsxwriter always write the row's
+# number `r`; a hidden row without one cannot be located and is read like a visible one.
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b([^>]*)>")
+_ATTR_HIDDEN = re.compile(rb'\bhidden="(?:1|true)"')
+_ATTR_ROW_R = re.compile(rb'\br="(\d+)"')
 
 
 def _col_index(letters: bytes) -> int:
@@ -659,6 +673,12 @@ def _scan_sheet(zf: zipfile.ZipFile, member: str) -> _SheetFacts:
                     continue
                 cut = ends[-1].end()
                 data, rest = data[:cut], data[cut:]
+            if b"hidden=" in data:
+                for tag in _ROW_TAG.finditer(data):
+                    attrs = tag.group(1)
+                    number = _ATTR_ROW_R.search(attrs)
+                    if number and _ATTR_HIDDEN.search(attrs):
+                        facts.hidden_rows.add(int(number.group(1)))
             for m in _MERGE.finditer(data):
                 c0, r0 = _col_index(m.group(1)), int(m.group(2))
                 c1, r1 = (_col_index(m.group(3)), int(m.group(4))) if m.group(3) else (c0, r0)
@@ -734,7 +754,13 @@ def _read_xlsx(path: Path, sheet_hint: str | None, matcher: HeaderMatcher | None
             raise _file_error(path, "empty_file", "工作簿中没有工作表。", "The workbook has no worksheet.")
         hidden = _hidden_sheets(zf)
         sheet = choose_sheet(names, hidden, sheet_hint, path.stem)
+        if sheet is None:
+            raise _file_error(path, "no_visible_sheet", "工作簿中的工作表全部被隐藏，未读取；请取消隐藏数据所在的工作表后重新报送。",
+                              "Every worksheet of the workbook is hidden; nothing was read. Unhide the data sheet and send it again.")
         notes = [f"workbook has {len(names)} sheets; read '{names[sheet]}'"] if len(names) > 1 else []
+        skipped = [n for n in names if n in hidden]
+        if skipped:
+            notes.append("hidden sheet(s) not read / 隐藏的工作表未读取: " + ", ".join(f"'{redact_identifiers(n)}'" for n in skipped))
         member = _sheet_part(zf, names[sheet])
         if member and zf.getinfo(member).file_size > MAX_SHEET_XML_BYTES:
             raise _file_error(path, "xlsx_too_large", "工作表解压后过大（可能是异常文件），请拆分后报送或改用CSV。",
@@ -801,12 +827,21 @@ def _read_xlsx(path: Path, sheet_hint: str | None, matcher: HeaderMatcher | None
 
     blank = pl.all_horizontal([pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in fields])
     frame = frame.filter(~blank)
+    # Hidden rows are neither the header nor data: below the header each one is reported (hidden_row).
+    is_hidden = pl.col(ROW).is_in(sorted(facts.hidden_rows))
+    hidden_rows = frame.filter(is_hidden).select(ROW)
+    frame = frame.filter(~is_hidden)
     if frame.height == 0:
         raise _file_error(path, "empty_file", f"工作表“{names[sheet]}”没有任何数据。", f"Worksheet '{names[sheet]}' is empty.")
     grid = [(row[-1], [_norm_cell(v) for v in row[:-1]]) for row in frame.head(HEADER_SCAN_ROWS + 1).iter_rows()]
     first, last, header = _choose_header(grid, matcher, ffill_upper=False)
     notes += _header_note(first, last)
     rows = frame.filter(pl.col(ROW) > last).select(*fields, ROW)
+    sheet_shown = redact_identifiers(names[sheet])
+    rejected = hidden_rows.filter(pl.col(ROW) > last).select(
+        ROW, pl.lit("hidden_row").alias("rule_id"),
+        (pl.lit(f"'{sheet_shown}' row ") + pl.col(ROW).cast(pl.String) + pl.lit(" hidden")).alias("value"),
+    )
     kept = set(rows[ROW].to_list())
     for r, c in facts.no_value:
         if r in kept and 0 <= c - col_offset < n_cols:
@@ -822,7 +857,7 @@ def _read_xlsx(path: Path, sheet_hint: str | None, matcher: HeaderMatcher | None
          "rule_id": [i[2] for i in row_issues], "value": [redact_identifiers(i[3]) for i in row_issues]},
         schema=_ISSUE_SCHEMA,
     ).sort(ROW)
-    return RawTable(header=header, rows=rows, rejected_lines=pl.DataFrame(schema=_LINE_SCHEMA), encoding="xlsx",
+    return RawTable(header=header, rows=rows, rejected_lines=rejected.cast(_LINE_SCHEMA), encoding="xlsx",
                     file_format="xlsx", notes=notes, row_issues=issues, header_row=last)
 
 

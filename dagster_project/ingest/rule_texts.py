@@ -23,6 +23,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "line_too_long": ("quarantine", "该行过长（超过10万个字符），不是正常的数据行，可能缺少换行符。", "Line is longer than 100,000 characters: not a data row (missing line breaks?)."),
     "repeated_header": ("quarantine", "该行重复了表头（可能由多个文件拼接而成），不是数据行。", "Line repeats the header (files pasted together?); not a data row."),
     "formula_without_value": ("quarantine", "该单元格是公式但没有保存计算结果，请在Excel中打开、重新计算并保存（或粘贴为数值）后重新报送。", "Formula cell without a cached value; open the workbook in Excel, recalculate and save (or paste as values)."),
+    "hidden_row": ("quarantine", "该行在工作表中被隐藏，未入库；如该行是有效数据请取消隐藏后重新报送。", "The row is hidden in the worksheet and was not loaded; if it is valid data, unhide it and send the file again."),
     "cell_error_value": ("quarantine", "该单元格是Excel错误值（如#DIV/0!、#REF!、#N/A），请改正后重新报送。", "Cell holds an Excel error value (#DIV/0!, #REF!, #N/A, ...)."),
     "mixed_encoding": ("normalise", "该行的编码与文件其他行不同（UTF-8与GBK混用），已按该行自身的编码读取；请统一另存为UTF-8。", "Line is in a different encoding from the rest of the file (UTF-8 and GBK mixed); read in its own encoding."),
     "merged_cell_filled": ("normalise", "合并单元格的值已填入该行。", "Value of a merged cell filled into this row."),
