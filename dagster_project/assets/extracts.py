@@ -53,7 +53,9 @@ def ingest_extract(context: AssetExecutionContext, warehouse: WarehouseResource,
     with warehouse.connect() as con:
         files = [d for d in discover(settings.raw_dir, contracts, extract.name) if in_run(d.period_year)]
         for result in load_files(con, files, contracts, key):
-            context.log.info(f"{result.source_file}: {result.status} — {result.message_zh} {result.message_en}")
+            # a file left out for a newer one of the same period is a warning: the clerk may not expect it
+            say = context.log.warning if result.status == "superseded" else context.log.info
+            say(f"{result.source_file}: {result.status} — {result.message_zh} {result.message_en}")
             results.append(result)
         current = con.execute(
             "SELECT count(*), coalesce(sum(rows_read),0), coalesce(sum(rows_loaded),0), coalesce(sum(rows_quarantined),0) "

@@ -35,7 +35,8 @@ SELECT source_file AS "文件 File", period_year AS "年度 Year", status AS "�
        rows_quarantined AS "隔离行数 Rows quarantined", rows_flagged AS "提示行数 Rows flagged",
        message_zh AS "说明", message_en AS "Message", loaded_at AS "处理时间 Processed at"
 FROM audit.file_loads
-WHERE department = ? AND period_year IS NOT DISTINCT FROM ? AND (is_current OR status IN ('rejected', 'duplicate_file', 'unrecognised'))
+WHERE department = ? AND period_year IS NOT DISTINCT FROM ? AND (is_current OR status IN ('rejected', 'duplicate_file', 'unrecognised')
+       OR (status = 'superseded' AND notes LIKE '%"superseded_by: %'))  -- left out for a newer file of the period
 ORDER BY source_file, loaded_at
 """
 

@@ -35,6 +35,7 @@ from dagster_project.ingest import idnumber
 from dagster_project.ingest.audit_tables import ensure_schema
 from dagster_project.ingest.discovery import DroppedFile, sha256_of
 from dagster_project.ingest.errors import ExtractFileError, redact_identifiers
+from dagster_project.ingest.file_choice import choose_current
 from dagster_project.ingest.headers import header_matcher, map_headers
 from dagster_project.ingest.read_ahead import ReadAhead, read_ahead
 from dagster_project.ingest.reader import ROW, OpenedTable, RawTable, open_table
@@ -119,10 +120,16 @@ def _ledger_partition_where(dropped: DroppedFile) -> tuple[str, list]:
 
 def load_files(con: duckdb.DuckDBPyConnection, files: list[DroppedFile], contracts: Contracts,
                hmac_key: bytes) -> Iterator[LoadResult]:
-    """`load_file` for each of `files` in order, each next file read ahead on a helper thread (read_ahead.py)."""
+    """`load_file` for each of `files` in order, each next file read ahead on a helper thread (read_ahead.py).
+
+    Where several files are for one extract and period, only the most recently received is loaded
+    (file_choice.py); each older one is then recorded as superseded by it.
+    """
     if not files:
         return
     ensure_schema(con)
+    choice = choose_current(files)
+    files = choice.load
     current = frozenset(sha for (sha,) in con.execute("SELECT sha256 FROM audit.file_loads WHERE is_current").fetchall())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
         pending = pool.submit(read_ahead, files[0], contracts, current)
@@ -131,6 +138,8 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[DroppedFile], contrac
             if i + 1 < len(files):
                 pending = pool.submit(read_ahead, files[i + 1], contracts, current)
             yield load_file(con, dropped, contracts, hmac_key, ahead)
+    for older, newer, sha in choice.superseded:
+        yield record_superseded(con, older, newer, sha, contracts)
 
 
 def load_file(
@@ -352,6 +361,8 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
             raise AssertionError(
                 f"{dropped.relative}: row accounting broken: read {facts.rows_read}, loaded {loaded}, quarantined {quarantined}"
             )
+        for table in ("audit.quarantine", "audit.row_flags"):  # from an earlier load of the same bytes
+            con.execute(f"DELETE FROM {table} WHERE load_id = ?", [load_id])
         _write_issues(con, STAGING_ISSUES, dropped, load_id, slices)
         status_zh = f"已入库 {loaded} 行，隔离 {quarantined} 行。"
         status_en = f"Loaded {loaded} rows, quarantined {quarantined}."
@@ -529,6 +540,9 @@ def _size(dropped: DroppedFile) -> int | None:
 def _write_ledger(con, dropped, contracts, sha, load_id, facts: _ReadFacts | None, loaded, quarantined, flagged,
                   status, zh, en, notes) -> None:
     if status == "loaded":
+        # The same bytes loaded earlier (since superseded, rejected or left out) have the same load_id:
+        # one ledger row per load_id, the current one.
+        con.execute("DELETE FROM audit.file_loads WHERE load_id = ? AND NOT is_current", [load_id])
         where, params = _ledger_partition_where(dropped)
         con.execute(f"UPDATE audit.file_loads SET is_current = FALSE, status = 'superseded' WHERE {where} AND is_current", params)
     con.execute(
@@ -597,6 +611,46 @@ def _record_duplicate_name(con, dropped: DroppedFile, contracts, sha, load_id, l
         _write_ledger(con, dropped, contracts, sha, dup_id, None, 0, 0, 0, "duplicate_file", zh, en,
                       [f"duplicate_file: same content as {loaded_as}"])
     return LoadResult(dropped.relative, dropped.extract.name, dropped.period_year, "duplicate_file", dup_id,
+                      message_zh=zh, message_en=en)
+
+
+SUPERSEDED_NOTE = "superseded_by: "  # ledger note of a file left out for a newer one (feedback.py lists those)
+
+
+def record_superseded(con, older: DroppedFile, newer: DroppedFile, sha: str, contracts: Contracts) -> LoadResult:
+    """`older` is not used: `newer`, for the same extract and period, was received later (file_choice.py).
+
+    Its ledger row (the one of its earlier load, or a new one with no rows) becomes `superseded` with
+    the reason. Idempotent: a rerun with the same files writes nothing. If `newer` could not be loaded
+    and `older` is still current, the partition keeps `older`'s rows and nothing is marked.
+    """
+    load_id = make_load_id(older, sha)
+    where, params = _ledger_partition_where(older)
+    if con.execute(f"SELECT 1 FROM audit.file_loads WHERE {where} AND is_current AND sha256 = ?",
+                   [*params, sha]).fetchone():
+        zh = f"同一报送期较新的文件 {newer.relative} 未能入库（见该文件的说明），本报送期仍使用本文件的数据。"
+        en = f"The newer file {newer.relative} for the same period could not be loaded (see its message); this file's rows stay current."
+        return LoadResult(older.relative, older.extract.name, older.period_year, "unchanged", load_id,
+                          message_zh=zh, message_en=en)
+    zh = f"同一报送期另有更新的文件 {newer.relative}（接收时间较晚），本文件未采用。"
+    en = (f"A newer file for the same extract and period, {newer.relative} (received later), is used instead; "
+          "this file was not loaded.")
+    note = SUPERSEDED_NOTE + newer.relative
+    rows = con.execute(
+        "SELECT status, notes FROM audit.file_loads WHERE load_id = ? AND source_file = ? AND status IN ('superseded', 'rejected')",
+        [load_id, older.relative]).fetchall()
+    if rows:
+        if all(status == "superseded" and note in json.loads(notes or "[]") for status, notes in rows):
+            pass  # recorded by an earlier run
+        else:
+            kept = [n for n in json.loads(rows[0][1] or "[]") if not str(n).startswith(SUPERSEDED_NOTE)]
+            con.execute(
+                "UPDATE audit.file_loads SET status = 'superseded', is_current = FALSE, message_zh = ?, message_en = ?, "
+                "notes = ? WHERE load_id = ? AND source_file = ? AND status IN ('superseded', 'rejected')",
+                [zh, en, json.dumps([note, *kept], ensure_ascii=False), load_id, older.relative])
+    else:
+        _write_ledger(con, older, contracts, sha, load_id, None, 0, 0, 0, "superseded", zh, en, [note])
+    return LoadResult(older.relative, older.extract.name, older.period_year, "superseded", load_id,
                       message_zh=zh, message_en=en)
 
 
