@@ -30,6 +30,7 @@ import json
 import os
 import socket
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -235,6 +236,9 @@ def scan_raw_dir(previous: dict[str, list], now: float | None = None,
     settle = _settle_seconds() if settle_seconds is None else settle_seconds
     contracts = load_contracts()
     files = discover(settings.raw_dir, contracts)
+    # Partitions with several files: there a touch (a newer modification time, the same bytes) can make a
+    # file the newest, hence the current one (ingest/file_choice.py), so it is a change.
+    files_in = Counter(d.partition for d in files if d.extract is not None and not d.blocked)
     # (bytes, partition) held by some path at the previous scan; the path may be gone (renamed)
     known = {(entry[2], identify(settings.raw_dir / rel, settings.raw_dir, contracts).partition)
              for rel, entry in previous.items()}
@@ -258,7 +262,7 @@ def scan_raw_dir(previous: dict[str, list], now: float | None = None,
         except OSError:
             continue
         version = seen[3] if seen and len(seen) > 3 else 0
-        if seen and seen[2] == sha:
+        if seen and seen[2] == sha and files_in[dropped.partition] < 2:
             cursor[dropped.relative] = [st.st_mtime_ns, st.st_size, sha, version]  # touched, not changed
             continue
         if not seen and (sha, dropped.partition) in known:

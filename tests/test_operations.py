@@ -274,6 +274,20 @@ def test_sensor_starts_exactly_one_run_per_new_or_changed_file(workspace, defs, 
     assert len(third) == 1 and third[0].run_key not in {r.run_key for r in first + second}
 
 
+def test_sensor_runs_for_a_touched_file_that_has_a_sibling_of_its_period(workspace, defs, instance):
+    """Alone, a touched file is no change; beside another file of its extract and year, being the newest
+    makes it the current one (ingest/file_choice.py), so the touch starts a run for that year."""
+    raw = workspace["raw"]
+    driver = SensorDriver(defs, instance)
+    drop(raw, "health/births_2023.csv", "a\n1\n", mtime=PAST + 60)
+    drop(raw, "health/births_2023.xlsx", "a\n2\n", mtime=PAST)
+    assert len(driver.tick()) == 2
+    os.utime(raw / "health/births_2023.xlsx", (PAST + 120, PAST + 120))  # received again, now the newest
+    touched = driver.tick()
+    assert [(r.partition_key, r.tags["monitor/source_file"]) for r in touched] == [("2023", "health/births_2023.xlsx")]
+    assert driver.tick() == []
+
+
 def test_sensor_targets_the_clamped_partition_and_the_inventory(workspace, defs, instance):
     raw = workspace["raw"]
     driver = SensorDriver(defs, instance)
