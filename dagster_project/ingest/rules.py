@@ -284,9 +284,11 @@ def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas
     raise ValueError(f"unknown column type {col.type} for {col.name}")
 
 
-# Excel's form of a number of 15 or more digits (reader.py writes a long XLSX number so): its digits are lost.
-_LONG_SCIENTIFIC = r"^[+-]?\d(\.\d+)?[Ee]\+?(1[5-9]|[2-9]\d|\d{3,})$"
+# Excel's form of a number of 15 or more digits (reader.py writes a long XLSX number so): its digits are
+# lost. Or an integer of more than MAX_EXACT_DIGITS digits (leading zeros aside). One regex for both: the
+# rules run on every cell of a province's files, and these are rare.
 MAX_EXACT_DIGITS = 15  # a DOUBLE (and Excel) keeps 15 significant digits exactly, whatever they are
+_LONG_NUMBER = (r"^[+-]?(?:0*[1-9]\d{" + str(MAX_EXACT_DIGITS) + r"}|\d(?:\.\d+)?[Ee]\+?(?:1[5-9]|[2-9]\d|\d{3,})$)")
 
 
 def _significant_digits(text: pl.Expr) -> pl.Expr:
@@ -299,15 +301,19 @@ def _number_not_exact(col: Column, s: pl.Expr, ok: pl.Expr, number: pl.Expr) -> 
     """A number the warehouse cannot hold exactly (so it would be stored rounded, or as NULL).
 
     An integer of more than MAX_EXACT_DIGITS digits (typically an ID or account number typed into a
-    count column), or one already in Excel's scientific form; a decimal whose text does not come back
-    from the DOUBLE it is stored as (compared digit by digit with the shortest text of that DOUBLE: a
-    cell's value read from an XLSX is such a shortest text, so it always comes back).
+    count column), or a number in Excel's scientific form of 15+ digits; a decimal whose text does not
+    come back from the DOUBLE it is stored as (compared digit by digit with the shortest text of that
+    DOUBLE; a cell's value read from an XLSX is a DOUBLE already, so it comes back).
     """
-    scientific = s.str.contains(_LONG_SCIENTIFIC)
+    long = s.str.contains(_LONG_NUMBER)
     if col.type == "integer":
-        integer_digits = s.str.replace(r"\.0*$", "").str.replace(r"^[+-]", "").str.strip_chars_start("0")
-        return scientific | (ok & (integer_digits.str.len_chars() > MAX_EXACT_DIGITS))
-    return scientific | (ok & (_significant_digits(s) != _significant_digits(number.cast(pl.String))))
+        return long
+    # A text of at most 15 characters holds at most 15 digits, which a DOUBLE keeps: only longer texts
+    # (all but none in practice) are compared, the others are null for the string work.
+    longer = s.str.len_bytes() > MAX_EXACT_DIGITS
+    text = pl.when(longer).then(s)
+    back = pl.when(longer).then(number).cast(pl.String)
+    return long | (ok & longer & (_significant_digits(text) != _significant_digits(back)))
 
 
 def _id_value(s: pl.Expr, share=_inline):
