@@ -257,3 +257,21 @@ def test_numbers_that_cannot_be_stored_exactly_are_quarantined_naming_the_column
     # the value shown to the clerk is the cell as sent (ID-like digit runs masked), never a rounded number
     shown = [f[4] for f in found]
     assert "12345678901234568" not in " ".join(shown) and all(s for s in shown)
+
+
+def test_a_long_number_in_a_field_the_record_can_do_without_blanks_only_that_field_with_the_reason(workspace):
+    """Birth weight is not row-critical: the birth is loaded, its weight left out (NULL, named in
+    `_invalid_fields`) with `number_not_exact` in audit.row_flags; the weight is never a rounded number."""
+    path = write_csv(workspace["raw"] / "health" / "births_2023.csv", BIRTH_HEADER_ZH,
+                     [birth(1), birth(2, w=str(SEVENTEEN)), birth(3, w=str(TWENTY))])
+    con, _ = load_one(workspace, path)
+    with con:
+        weights = con.execute("SELECT birth_id, birth_weight_g, _invalid_fields FROM raw.births ORDER BY 1").fetchall()
+        flags = con.execute("SELECT row_number, column_name, rule_id, action FROM audit.row_flags "
+                            "WHERE column_name = 'birth_weight_g' ORDER BY 1").fetchall()
+        quarantined = con.execute("SELECT count(*) FROM audit.quarantine").fetchone()[0]
+    assert [w[:2] for w in weights] == [("B1", 3200), ("B2", None), ("B3", None)]
+    assert all("birth_weight_g" in str(w[2]) for w in weights[1:])
+    assert flags == [(3, "birth_weight_g", "number_not_exact", "exclude_field"),
+                     (4, "birth_weight_g", "number_not_exact", "exclude_field")]
+    assert quarantined == 0
