@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PLAN = ROOT.parent / "shared" / "plan" / "shuangqing_women_and_children_plans_2021-2025.txt"
+# the full text of both plans, kept in the repository so a clone needs nothing beside it
+PLAN = ROOT / "docs" / "plan" / "shuangqing_women_and_children_plans_2021-2025.txt"
 CATALOGUE = ROOT / "dbt" / "seeds" / "indicator_catalogue.csv"
 
 
