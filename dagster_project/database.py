@@ -1,6 +1,8 @@
 """Opening the working database: the one place that applies the pipeline's DuckDB settings."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,3 +21,20 @@ def connect(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConnect
     limit = duckdb_memory_limit().replace("'", "''")  # a setting, but quoted all the same
     con.execute(f"SET memory_limit = '{limit}'")
     return con
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor of `con` inside one transaction: committed at the end, rolled back on any error. On its own
+    cursor, so it never interferes with a transaction the caller may have open on `con`."""
+    cur = con.cursor()
+    try:
+        cur.execute("BEGIN TRANSACTION")
+        try:
+            yield cur
+            cur.execute("COMMIT")
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+    finally:
+        cur.close()

@@ -10,23 +10,24 @@ stop Dagster's downstream steps: the periods that fail it are recorded in audit.
 that depend on them are withheld (marts.fct_indicator_publication says which and why). The check is
 still declared `blocking`, so the extract's dbt step waits for the verdicts it reads; it fails with
 WARN severity naming the withheld periods (ERROR would make Dagster skip every downstream step). A
-check that cannot run at all (an exception) still fails its step and stops what is downstream. An extract with no rows at all (not
-sent yet) has nothing to judge: the check passes and says so; its figures are withheld as 未报送.
+check that cannot run at all (an exception) still fails its step and stops what is downstream. An
+extract with no rows at all (not sent yet) has nothing to judge: the check passes and says so; its
+figures are withheld as 未报送.
 """
 from dagster import (
-    MetadataValue,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetChecksDefinition,
+    MetadataValue,
     multi_asset_check,
 )
 
 from dagster_project.assets.extracts import raw_asset_key
 from dagster_project.contracts import Extract, load_contracts
 from dagster_project.quality import record_outcome, validate_extract
-from dagster_project.quality.period_verdicts import forget_unloaded_periods, period_verdicts, record_verdicts
+from dagster_project.quality.period_verdicts import period_verdicts, record_verdicts
 from dagster_project.quality.suites import load_suite
 from dagster_project.resources import WarehouseResource
 
@@ -53,9 +54,8 @@ def build_extract_checks(extract: Extract) -> AssetChecksDefinition:
         with warehouse.connect() as con:
             outcome = validate_extract(con, extract.name)
             record_outcome(con, outcome, context.run.run_id)
-            forget_unloaded_periods(con, extract.name, outcome.raw_table)
             verdicts = period_verdicts(con, outcome, load_suite(extract.name).period_column)
-            record_verdicts(con, verdicts, context.run.run_id)
+            record_verdicts(con, extract.name, verdicts, context.run.run_id)
         withheld = [v for v in verdicts if not v.passed_blocking]
         metadata = {
             **outcome.to_dagster_metadata(),

@@ -6,6 +6,7 @@ import json
 
 import duckdb
 
+from dagster_project.database import transaction
 from dagster_project.quality.runner import SuiteOutcome
 
 GX_RESULTS_DDL = [
@@ -65,23 +66,14 @@ def record_outcome(con: duckdb.DuckDBPyConnection, outcome: SuiteOutcome, run_id
          outcome.contract_version, outcome.started_at, now]
         for r in outcome.rules
     ]
-    cur = con.cursor()
-    try:
-        ensure_gx_results(cur)
-        cur.execute("BEGIN TRANSACTION")
-        try:
-            cur.execute(
-                "DELETE FROM audit.gx_results WHERE run_id = ? AND extract = ? AND period_years IS NOT DISTINCT FROM ?",
-                [run_id, outcome.extract, periods],
-            )
-            if rows:
-                cur.executemany(f"INSERT INTO audit.gx_results VALUES ({', '.join(['?'] * _COLUMNS)})", rows)
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-    finally:
-        cur.close()
+    ensure_gx_results(con)
+    with transaction(con) as cur:
+        cur.execute(
+            "DELETE FROM audit.gx_results WHERE run_id = ? AND extract = ? AND period_years IS NOT DISTINCT FROM ?",
+            [run_id, outcome.extract, periods],
+        )
+        if rows:
+            cur.executemany(f"INSERT INTO audit.gx_results VALUES ({', '.join(['?'] * _COLUMNS)})", rows)
     return len(rows)
 
 

@@ -14,6 +14,26 @@ township_rows as (
 townships as (
     select area_code from {{ ref('areas') }} where level = 'township'
 ),
+-- a township's own status: the feed's when the feed is unusable for the year, else whether it has rows
+township_status as (
+    select
+        f.*,
+        t.area_code,
+        f.status_zh as feed_status_zh,
+        coalesce(r.rows_usable, 0) as township_rows_usable,
+        case
+            when not f.is_usable then f.status
+            when coalesce(r.rows_usable, 0) > 0 then 'received'
+            when f.coverage_unit = 'township' then 'township_missing'
+            else 'no_events'
+        end as township_status
+    from feeds as f
+    cross join townships as t
+    left join township_rows as r
+        on r.feed_code = f.feed_code and r.period_year = f.period_year and r.township_code = t.area_code
+    -- township rows only for feeds that are reported by township (district-level forms have none)
+    where f.coverage_unit = 'township' or f.feed_code in (select feed_code from township_rows)
+),
 top_areas as (
     select distinct ancestor_code as area_code, ancestor_level as area_level
     from {{ ref('int_area_ancestors_resolved') }}
@@ -44,32 +64,16 @@ cross join top_areas as a
 union all
 
 select
-    f.feed_code, f.feed_kind, f.extract_name, f.source_department, f.feed_name_zh, f.feed_name_en, f.period_year,
-    t.area_code, 'township',
-    f.coverage_unit,
-    case
-        when not f.is_usable then f.status
-        when coalesce(r.rows_usable, 0) > 0 then 'received'
-        when f.coverage_unit = 'township' then 'township_missing'
-        else 'no_events'
+    feed_code, feed_kind, extract_name, source_department, feed_name_zh, feed_name_en, period_year,
+    area_code, 'township', coverage_unit, township_status,
+    case township_status
+        when 'received' then '已报送'
+        when 'township_missing' then '缺该乡镇街道'
+        when 'no_events' then '无记录（登记中该乡镇无事件）'
+        else feed_status_zh
     end,
-    case
-        when not f.is_usable then f.status_zh
-        when coalesce(r.rows_usable, 0) > 0 then '已报送'
-        when f.coverage_unit = 'township' then '缺该乡镇街道'
-        else '无记录（登记中该乡镇无事件）'
-    end,
-    coalesce(r.rows_usable, 0),
-    case when f.coverage_unit = 'township' then 1 end,
-    case when f.coverage_unit = 'township' then case when coalesce(r.rows_usable, 0) > 0 then 1 else 0 end end,
-    case
-        when not f.is_usable then 0.0
-        when f.coverage_unit <> 'township' or coalesce(r.rows_usable, 0) > 0 then 100.0
-        else 0.0
-    end
-from feeds as f
-cross join townships as t
-left join township_rows as r
-    on r.feed_code = f.feed_code and r.period_year = f.period_year and r.township_code = t.area_code
--- township rows only for feeds that are reported by township (district-level forms have none)
-where f.coverage_unit = 'township' or f.feed_code in (select feed_code from township_rows)
+    township_rows_usable,
+    case when coverage_unit = 'township' then 1 end,
+    case when coverage_unit = 'township' then case when township_status = 'received' then 1 else 0 end end,
+    case when township_status in ('received', 'no_events') then 100.0 else 0.0 end
+from township_status
