@@ -78,6 +78,9 @@ def test_workbook_has_a_sheet_per_domain_in_the_fixed_layout(submission, warehou
         completeness = list(book["报送情况 Completeness"].iter_rows(values_only=True))
         assert completeness[0][:4] == ("报送数据 Input", "状态 Status", "报送乡镇 Townships reporting", "报送率% Reporting rate")
         assert ("可用记录 Usable rows" in completeness[0]) == (prefix == INTERNAL_PREFIX)
+        # columns as wide as their headers (a width in characters, not the pixels-for-characters of before)
+        sheet = book["报送情况 Completeness"]
+        assert sheet.column_dimensions["A"].width >= len("报送数据 Input") and sheet.column_dimensions["B"].width >= 10
         statuses = {r[0]: r[1] for r in completeness[1:]}
         assert statuses["常住人口"] == "已报送" and len(statuses) >= 13
         notes = [book["说明 Notes"].cell(row=r, column=1).value for r in range(1, 4)]

@@ -21,6 +21,9 @@ MIN_WIDTH, MAX_WIDTH = 6, 60
 _WIDE = r"[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]"
 
 
+PIXELS_PER_CHARACTER = 7
+
+
 def column_widths(frame: pl.DataFrame) -> dict[str, int]:
     """Display width of each column: its longest cell or header, CJK counting double, within limits."""
     if frame.width == 0:
@@ -51,7 +54,8 @@ def write_sheet(frame: pl.DataFrame, workbook: Any, worksheet: Any, *, position:
                 freeze_panes: tuple[int, int] | None = (1, 0), **options: Any) -> list[str]:
     """Write `frame` to `worksheet` (a name, or a sheet already added) of the open xlsxwriter `workbook`;
     returns the sheet names used (more than one when the frame is longer than a worksheet)."""
-    widths = column_widths(frame)
+    # polars takes column widths in pixels; ours are in characters (Excel's default font: ~7 px each + padding)
+    pixels = {name: chars * PIXELS_PER_CHARACTER + 5 for name, chars in column_widths(frame).items()}
     first_row = int("".join(ch for ch in position if ch.isdigit()) or 1)
     per_sheet = EXCEL_MAX_ROWS - first_row
     names = sheet_names(worksheet if isinstance(worksheet, str) else worksheet.name, frame.height, first_row)
@@ -59,5 +63,5 @@ def write_sheet(frame: pl.DataFrame, workbook: Any, worksheet: Any, *, position:
         part = frame.slice(i * per_sheet, per_sheet)
         target = (name if isinstance(worksheet, str) else worksheet) if i == 0 else name
         part.write_excel(workbook, worksheet=target, position=position if i == 0 else "A1", autofit=False,
-                         column_widths=widths, freeze_panes=freeze_panes if i == 0 else (1, 0), **options)
+                         column_widths=pixels, freeze_panes=freeze_panes if i == 0 else (1, 0), **options)
     return names
