@@ -8,15 +8,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-STATUS_COLOURS = {
-    "met": "#2e7d32", "on_track": "#1565c0", "at_risk": "#ef6c00", "missed": "#c62828",
-    "baseline_period": "#8d6e63", "not_assessable": "#9e9e9e", "no_value": "#bdbdbd", "no_target": "#78909c",
-}
-STATUS_ZH = {
-    "met": "已达标", "on_track": "有望达标", "at_risk": "达标困难", "missed": "未达标",
-    "baseline_period": "基线期", "not_assessable": "无法评估", "no_value": "无数据", "no_target": "无量化目标",
-}
-STATUS_ORDER = ["met", "on_track", "at_risk", "missed", "baseline_period", "not_assessable", "no_value", "no_target"]
+# Status labels, colours and order are dbt's (seed status_labels → marts.dim_status), passed in as a
+# StatusVocabulary (report/data.py); nothing here knows what a status is called.
 FONT = "font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif"
 DECIMALS = {"percent": 1, "per_1000": 2, "per_100k": 1, "per_1000_population": 2, "ratio": 3, "count": 0, "years": 1}
 
@@ -60,30 +53,30 @@ def _svg(width: int, height: int, title: str, body: list[str], css_class: str = 
     )
 
 
-def status_bars(rows: list[tuple[str, dict[str, int]]], title: str, width: int = 760) -> str:
+def status_bars(rows: list[tuple[str, dict[str, int]]], title: str, vocabulary, width: int = 760) -> str:
     """Horizontal stacked bars: one row per label, segments per status, with a legend."""
     label_w, row_h, top = 170, 24, 34
     total_max = max([sum(c.values()) for _, c in rows] + [1])
     bar_w = width - label_w - 50
     body = []
     x = label_w
-    for status in STATUS_ORDER:  # legend
+    for status in vocabulary.order:  # legend
         if any(c.get(status) for _, c in rows):
-            body.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{STATUS_COLOURS[status]}"/>')
-            body.append(f'<text x="{x + 16}" y="18" font-size="12">{STATUS_ZH[status]}</text>')
-            x += 16 + 13 * len(STATUS_ZH[status]) + 14
+            body.append(f'<rect x="{x}" y="8" width="12" height="12" fill="{vocabulary.colour(status)}"/>')
+            body.append(f'<text x="{x + 16}" y="18" font-size="12">{escape(vocabulary.label(status))}</text>')
+            x += 16 + 13 * len(vocabulary.label(status)) + 14
     for i, (label, counts) in enumerate(rows):
         y = top + i * row_h
         body.append(f'<text x="{label_w - 8}" y="{y + 15}" font-size="12" text-anchor="end">{escape(label)}</text>')
         x = float(label_w)
-        for status in STATUS_ORDER:
+        for status in vocabulary.order:
             n = counts.get(status, 0)
             if not n:
                 continue
             w = bar_w * n / total_max
             body.append(
-                f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{STATUS_COLOURS[status]}">'
-                f"<title>{escape(label)} · {STATUS_ZH[status]}: {n}</title></rect>")
+                f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{vocabulary.colour(status)}">'
+                f"<title>{escape(label)} · {escape(vocabulary.label(status))}: {n}</title></rect>")
             if w >= 18:
                 body.append(f'<text x="{x + w / 2:.1f}" y="{y + 15}" font-size="11" fill="#fff" text-anchor="middle">{n}</text>')
             x += w
@@ -95,7 +88,7 @@ def series_chart(
     points: list[tuple[int, float]],
     targets: list[tuple[int, float]],
     unit: str,
-    status: str,
+    status_colour: str | None,
     title: str,
     target_year: int = 2025,
     projection: tuple[float, float | None, float | None] | None = None,
@@ -143,7 +136,7 @@ def series_chart(
             path = " ".join(f"{'M' if i == 0 else 'L'}{sx(y):.1f},{sy(v):.1f}" for i, (y, v) in enumerate(sorted(targets)))
             body.append(f'<path d="{path}" fill="none" stroke="#c62828" stroke-dasharray="5 3" stroke-width="1.5"><title>目标 target</title></path>')
         body.append(f'<text x="{width - right}" y="{sy(targets[-1][1]) - 3:.1f}" font-size="10" text-anchor="end" fill="#c62828">目标</text>')
-    colour = STATUS_COLOURS.get(status, "#455a64")
+    colour = status_colour or "#455a64"
     if projection is not None and points and projection[0] is not None:
         px, py = points[-1]
         proj, p_lo, p_hi = projection

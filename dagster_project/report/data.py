@@ -6,11 +6,25 @@ from dataclasses import dataclass, field
 import duckdb
 import polars as pl
 
-DEPARTMENT_ZH = {
-    "population": "公安/统计局（人口）", "health": "卫健局", "education": "教育局", "civil_affairs": "民政局",
-    "justice": "公安局·法院·司法局", "forms": "各部门统计报表", "statistics": "统计局", "human_resources": "人社局",
-    "organization": "组织部", "women_federation": "妇联", "agriculture": "农业农村局",
-}
+
+
+@dataclass(frozen=True)
+class StatusVocabulary:
+    """dbt's status vocabulary (marts.dim_status): label, colour and order of every attainment/warning status."""
+    labels: dict[str, str]
+    colours: dict[str, str]
+    order: list[str]
+
+    def label(self, status: str | None) -> str:
+        return self.labels.get(status or "", status or "—")
+
+    def colour(self, status: str | None) -> str:
+        return self.colours.get(status or "", "#9e9e9e")
+
+    @classmethod
+    def from_database(cls, con) -> "StatusVocabulary":
+        rows = con.execute("SELECT status, label_zh, colour FROM main_marts.dim_status ORDER BY sort_order").fetchall()
+        return cls({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, [r[0] for r in rows])
 
 
 @dataclass
@@ -29,6 +43,9 @@ class ReportData:
     gaps: pl.DataFrame                  # fct_gender_gaps, district, year
     township_values: pl.DataFrame       # assessed sex, year
     warning_rules: pl.DataFrame
+    statuses: StatusVocabulary
+    departments: dict[str, str]          # department code → Chinese label (seed department_labels)
+    actions: pl.DataFrame               # rpt_early_warnings of the year: district and township rows, worded
     quality: dict = field(default_factory=dict)
     run_info: dict = field(default_factory=dict)
 
@@ -78,10 +95,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
     else:
         warnings = warnings_township = warning_rules = pl.DataFrame()
     series = con.execute(
-        """WITH i AS (
-               SELECT indicator_code, age_group_code,
-                      coalesce(target_sex, CASE WHEN sex_scope = 'female_only' THEN '2' ELSE '_T' END) AS assessed_sex
-               FROM main_marts.dim_indicator)
+        """WITH i AS (SELECT indicator_code, age_group_code, assessed_sex FROM main_marts.dim_indicator)
            SELECT v.indicator_code, v.period_year, v.value, t.effective_target
            FROM main_marts.fct_indicator_values v
            JOIN i ON i.indicator_code = v.indicator_code AND v.sex = i.assessed_sex AND v.age_group_code = i.age_group_code
@@ -95,10 +109,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
            JOIN main_marts.dim_indicator i ON i.indicator_code = g.indicator_code AND i.age_group_code = g.age_group_code
            WHERE g.period_year = ? AND g.area_code = ? AND g.residence = '_T'""", [year, district_code]).pl()
     township_values = con.execute(
-        """WITH i AS (
-               SELECT indicator_code, age_group_code,
-                      coalesce(target_sex, CASE WHEN sex_scope = 'female_only' THEN '2' ELSE '_T' END) AS assessed_sex
-               FROM main_marts.dim_indicator)
+        """WITH i AS (SELECT indicator_code, age_group_code, assessed_sex FROM main_marts.dim_indicator)
            SELECT v.indicator_code, v.area_code, v.value, v.small_numbers_flag
            FROM main_marts.fct_indicator_values v
            JOIN i ON i.indicator_code = v.indicator_code AND v.sex = i.assessed_sex AND v.age_group_code = i.age_group_code
@@ -108,6 +119,12 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
         district_code=district_code, district_name=district_name, townships=townships,
         values_by_sex=values_by_sex, warnings=warnings, warnings_township=warnings_township, series=series,
         gaps=gaps, township_values=township_values, warning_rules=warning_rules,
+        statuses=StatusVocabulary.from_database(con),
+        departments=dict(con.execute("SELECT department, label_zh FROM main_seeds.department_labels").fetchall()),
+        actions=con.execute(
+            "SELECT * FROM main_marts.rpt_early_warnings WHERE as_of_year = ? "
+            "ORDER BY area_level <> 'county', plan_order, catalogue_order, area_code", [year]).pl()
+        if _table_exists(con, "main_marts", "rpt_early_warnings") else pl.DataFrame(),
         quality={**load_quality(con, year, district_code), "exclusions": load_exclusions(con, year, district_code)},
         run_info=load_run_info(con),
     )

@@ -6,13 +6,10 @@ from html import escape
 
 import polars as pl
 
-from dagster_project.exports.provincial_submission import target_text
 from dagster_project.report import charts
-from dagster_project.report.charts import STATUS_COLOURS, STATUS_ZH, fmt
-from dagster_project.report.data import DEPARTMENT_ZH, ReportData
+from dagster_project.report.charts import fmt
+from dagster_project.report.data import ReportData
 
-UNIT_ZH = {"percent": "%", "per_1000": "‰", "per_100k": "1/10万", "per_1000_population": "每千人口",
-           "ratio": "比值", "count": "个/人", "years": "岁"}
 # columns of main_marts.fct_validation_findings shown in the report (others are left to the analysts' database)
 FINDING_COLUMNS = {"importance": "重要性", "rule_code": "规则", "rule_group": "类别", "area_name_zh": "地区",
                    "departments": "部门", "message_zh": "问题 Finding"}
@@ -53,10 +50,10 @@ details { margin: 8px 0; } summary { cursor: pointer; color: #1565c0; }
 """
 
 
-def _badge(status: str | None) -> str:
+def _badge(statuses, status: str | None) -> str:
     status = status or "no_value"
-    return (f'<span class="badge" style="background:{STATUS_COLOURS.get(status, "#9e9e9e")}">'
-            f"{STATUS_ZH.get(status, status)}</span>")
+    return (f'<span class="badge" style="background:{statuses.colour(status)}">'
+            f"{escape(statuses.label(status))}</span>")
 
 
 def _rows_by(frame: pl.DataFrame, *keys: str) -> dict:
@@ -130,15 +127,13 @@ def _summary(data: ReportData, indicators: list[dict], warn: dict) -> str:
         codes = [i for i in targeted if i["domain_zh"] == domain_zh and i["plan"] == plan]
         by_domain.append((domain_zh, _status_counts(warn.get(i["indicator_code"], {}).get("status", "no_value") for i in codes)))
     out.append("<figure><figcaption>各领域有目标指标的达标状态（全区）Status of the indicators with a target, by domain</figcaption>"
-               + charts.status_bars([("全部 All", counts)] + by_domain, f"{data.year}年各领域达标状态") + "</figure>")
-    risky = [i for i in targeted if warn.get(i["indicator_code"], {}).get("status") in ("at_risk", "missed")]
+               + charts.status_bars([("全部 All", counts)] + by_domain, f"{data.year}年各领域达标状态", data.statuses) + "</figure>")
     volatile = [i for i in indicators if warn.get(i["indicator_code"], {}).get("volatility_flag")]
     out.append("<h3>要点 Key points</h3><ul>")
     out.append(f"<li>{len(targeted)}项有量化目标的指标中，已达标{counts.get('met', 0)}项，有望达标{counts.get('on_track', 0)}项，"
-               f"达标困难{counts.get('at_risk', 0)}项，未达标{counts.get('missed', 0)}项；其余为基线期、无法评估或无数据。</li>")
-    if risky:
-        names = "、".join(i["name_zh"] for i in risky[:12]) + ("等" if len(risky) > 12 else "")
-        out.append(f"<li>预计达标困难或未达标：{escape(names)}。</li>")
+               f"达标困难{counts.get('at_risk', 0)}项，未达标{counts.get('missed', 0)}项，"
+               f"差异无统计学意义{counts.get('not_significant', 0)}项；其余为基线期、无法评估或无数据。</li>")
+    out.extend(_at_risk_points(data))
     if volatile:
         out.append(f"<li>波动较大（较上年或较前几年均值变化超过规则界限）：{escape('、'.join(i['name_zh'] for i in volatile))}。</li>")
     completeness, publication = data.quality.get("completeness", []), data.quality.get("publication", [])
@@ -181,9 +176,9 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
         projection = fmt(w.get("projected_value"), unit) if w.get("projected_value") is not None else ""
         out.append(
             f'<tr id="ind-{escape(code)}" data-indicator="{escape(code)}"><td class="code">{escape(code)}</td>'
-            f'<td>{escape(ind["name_zh"])}<br><span class="en">{escape(ind["name_en"])}</span></td><td>{escape(UNIT_ZH.get(unit, unit))}</td>'
+            f'<td>{escape(ind["name_zh"])}<br><span class="en">{escape(ind["name_en"])}</span></td><td>{escape(ind["unit_label_zh"] or unit)}</td>'
             + "".join(cells)
-            + f'<td>{escape(target_text(ind))}</td><td>{_badge(status)}</td><td class="num">{projection}</td>'
+            + f'<td>{escape(ind["target_short_zh"] or "")}</td><td>{_badge(data.statuses, status)}</td><td class="num">{projection}</td>'
             f'<td class="note">{escape("；".join(notes))}</td></tr>')
     out.append("</tbody></table><p class='note'>* 事件数少于20，率不稳定，谨慎解读。状态：目标针对妇女/女童的按女性值评估，其余按合计评估；2025预测为线性趋势外推。</p>")
     # each indicator's series against its target
@@ -201,10 +196,10 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
         if w.get("projected_value") is not None:
             projection = (w["projected_value"], w.get("projected_lower"), w.get("projected_upper"))
         status = w.get("status", "no_target" if not ind["has_target"] else "no_value")
-        svg = charts.series_chart(points, targets, unit, status, f"{ind['name_zh']}：历年数值与目标",
+        svg = charts.series_chart(points, targets, unit, data.statuses.colour(status), f"{ind['name_zh']}：历年数值与目标",
                                   target_year=ind["target_year"] or 2025, projection=projection, last_year=data.year)
         figures.append(f'<figure data-indicator="{escape(code)}"><figcaption>{escape(ind["name_zh"])} '
-                       f'<span class="en">({escape(UNIT_ZH.get(unit, unit))})</span><span class="status">{_badge(status)}</span></figcaption>{svg}</figure>')
+                       f'<span class="en">({escape(ind["unit_label_zh"] or unit)})</span><span class="status">{_badge(data.statuses, status)}</span></figcaption>{svg}</figure>')
     out.append("<h3>历年数值与目标 <span class='en'>Series against target (dashed red: target; dotted: trend to 2025)</span></h3>")
     out.append('<div class="grid">' + "".join(figures) + "</div>")
     # gender gaps
@@ -235,39 +230,50 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
     return "\n".join(out)
 
 
+def _at_risk_points(data: ReportData) -> list[str]:
+    """Every at-risk or missed measure of the district, named in full, by plan (rpt_early_warnings)."""
+    actions = data.actions
+    if actions.is_empty():
+        return []
+    district = actions.filter((pl.col("area_level") == "county") & pl.col("status").is_in(["at_risk", "missed"]))
+    points = []
+    for plan_clause_prefix, label in (("妇女", "妇女规划"), ("儿童", "儿童规划")):
+        rows = district.filter(pl.col("plan_clauses_zh").str.starts_with(plan_clause_prefix))
+        if rows.height:
+            names = "、".join(f"{r['name_zh']}（{r['responsible_department_zh']}）" for r in rows.iter_rows(named=True))
+            points.append(f"<li>{label}预计达标困难或未达标（{rows.height}项，括号内为责任部门）：{escape(names)}。</li>")
+    towns = actions.filter(pl.col("area_level") == "township")
+    if towns.height:
+        points.append(f"<li>乡镇预警{towns.height}项（按指标列于预警清单，只列事件数足以支持判断的乡镇）。</li>")
+    return points
+
+
 def _warning_section(data: ReportData, indicators: list[dict], warn: dict) -> str:
-    names = {i["indicator_code"]: i for i in indicators}
-    rows = [w for w in warn.values() if w.get("is_warning")]
-    order = {s: n for n, s in enumerate(["missed", "at_risk", "met", "on_track"])}
-    rows.sort(key=lambda w: (order.get(w["status"], 9), w["indicator_code"]))
+    actions = data.actions
+    district = actions.filter(pl.col("area_level") == "county") if not actions.is_empty() else actions
     out = ['<section id="warnings"><h2>预警清单 <span class="en">Warnings</span></h2>',
-           f"<p>全区{len(rows)}项指标列入预警（达标困难、未达标、已达标但趋势显著下滑，或波动超过界限）。"
-           "规则见“说明”一节，参数可在 warning_rules 种子表中调整。</p>"]
-    out.append('<table><thead><tr><th>指标 Indicator</th><th>领域</th><th>状态</th><th class="num">当年值</th><th class="num">目标</th>'
-               '<th class="num">斜率/年 (SE)</th><th class="num">2025预测 (区间)</th><th>原因 Reasons</th></tr></thead><tbody>')
-    for w in rows:
-        ind = names.get(w["indicator_code"], {})
+           f"<p>全区{district.height}项指标列入预警（达标困难、未达标、已达标但趋势显著下滑，或波动超过界限）；"
+           "两个规划共用的指标只列一次并列出两处条款。规则见“说明”一节，参数可在 warning_rules 种子表中调整。</p>"]
+    out.append('<table><thead><tr><th>指标 Indicator</th><th>责任部门 Department</th><th>状态</th><th class="num">当年值</th>'
+               '<th>目标</th><th class="num">差距</th><th class="num">每年需改善</th><th>原因 Reason</th></tr></thead><tbody>')
+    for w in district.iter_rows(named=True):
         unit = w["unit"]
-        slope = "" if w.get("trend_slope") is None else f"{w['trend_slope']:+.3g} ({w['trend_slope_se']:.2g})" if w.get("trend_slope_se") is not None else f"{w['trend_slope']:+.3g}"
-        proj = ""
-        if w.get("projected_value") is not None:
-            proj = fmt(w["projected_value"], unit)
-            if w.get("projected_lower") is not None:
-                proj += f" ({fmt(w['projected_lower'], unit)}–{fmt(w['projected_upper'], unit)})"
-        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td>{escape(ind.get("name_zh", w["indicator_code"]))}'
-                   f'<br><span class="code">{escape(w["indicator_code"])}</span></td><td>{escape(ind.get("domain_zh", ""))}</td>'
-                   f'<td>{_badge(w["status"])}</td><td class="num">{fmt(w["value"], unit)}</td>'
-                   f'<td class="num">{fmt(w.get("effective_target"), unit)}</td><td class="num">{slope}</td>'
-                   f'<td class="num">{proj}</td><td>{escape(w.get("warning_reasons_zh") or "")}</td></tr>')
+        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td>{escape(w["name_zh"])}'
+                   f'<br><span class="code">{escape(w["plan_clauses_zh"])}</span></td>'
+                   f'<td>{escape(w["responsible_department_zh"] or "")}</td><td>{_badge(data.statuses, w["status"])}</td>'
+                   f'<td class="num">{fmt(w["judged_value"], unit)}</td><td>{escape(w["target_short_zh"] or "")}</td>'
+                   f'<td class="num">{fmt(w["shortfall"], unit) if (w["shortfall"] or 0) > 0 else ""}</td>'
+                   f'<td class="num">{fmt(w["yearly_change_needed"], unit)}</td><td>{escape(w["reason_zh"] or "")}</td></tr>')
     out.append("</tbody></table>")
-    tw = data.warnings_township
-    if not tw.is_empty():
-        per_town = tw.filter(pl.col("is_warning")).group_by("area_code").len().sort("len", descending=True)
-        names_t = dict(data.townships)
-        out.append("<h3>乡镇预警数 <span class='en'>Warnings by township (compared with the district targets)</span></h3>")
-        out.append(charts.horizontal_bars(
-            [(names_t.get(a, a), n, f"{names_t.get(a, a)}: {n}") for a, n in per_town.iter_rows()],
-            "各乡镇预警指标数", "项", colour="#ef6c00"))
+    towns = actions.filter(pl.col("area_level") == "township") if not actions.is_empty() else actions
+    if towns.height:
+        out.append("<h3>乡镇预警（按指标）<span class='en'>Township warnings, by indicator</span></h3>"
+                   "<p class='note'>只列判断依据至少20个事件（小数字按3年合并）的乡镇；其余不单独预警，原因见 marts.fct_early_warnings.warning_withheld_reason_zh。</p>")
+        out.append('<table><thead><tr><th>指标 Indicator</th><th>责任部门</th><th>乡镇街道（当年值；原因）</th></tr></thead><tbody>')
+        for key, rows in towns.group_by(["catalogue_order", "name_zh", "responsible_department_zh"], maintain_order=True):
+            places = "；".join(f"{r['area_name_zh']}（{r['status_zh']}：{r['reason_zh']}）" for r in rows.iter_rows(named=True))
+            out.append(f"<tr><td>{escape(key[1])}</td><td>{escape(key[2] or '')}</td><td>{escape(places)}</td></tr>")
+        out.append("</tbody></table>")
     out.append("</section>")
     return "\n".join(out)
 
@@ -308,14 +314,14 @@ def _quality_section(data: ReportData) -> str:
     out.append("<h3>各部门隔离行 <span class='en'>Quarantined rows by department (current files of the year)</span></h3>")
     if by_dept:
         out.append(charts.horizontal_bars(
-            [(DEPARTMENT_ZH.get(d["department"], d["department"] or "—"), d["rows_quarantined"] or 0,
+            [(data.departments.get(d["department"], d["department"] or "—"), d["rows_quarantined"] or 0,
               f"读取 {d['rows_read']} · 入库 {d['rows_loaded']} · 隔离 {d['rows_quarantined']}") for d in by_dept],
             "各部门隔离行数", "行"))
         out.append('<table><thead><tr><th>部门</th><th class="num">文件</th><th class="num">读取行</th><th class="num">入库行</th>'
                    '<th class="num">隔离行</th><th class="num">隔离率</th><th class="num">提示行</th></tr></thead><tbody>')
         for d in by_dept:
             rate = (d["rows_quarantined"] or 0) / d["rows_read"] * 100 if d["rows_read"] else 0
-            out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(d["department"], d["department"] or "—"))}</td><td class="num">{d["files"]}</td>'
+            out.append(f'<tr><td>{escape(data.departments.get(d["department"], d["department"] or "—"))}</td><td class="num">{d["files"]}</td>'
                        f'<td class="num">{d["rows_read"] or 0:,}</td><td class="num">{d["rows_loaded"] or 0:,}</td>'
                        f'<td class="num">{d["rows_quarantined"] or 0:,}</td><td class="num">{rate:.1f}%</td><td class="num">{d["rows_flagged"] or 0:,}</td></tr>')
         out.append("</tbody></table>")
@@ -326,7 +332,7 @@ def _quality_section(data: ReportData) -> str:
     if q.get("top_reasons"):
         out.append("<h3>主要隔离原因 <span class='en'>Main reasons for quarantine</span></h3><table><thead><tr><th>部门</th><th>规则</th><th>原因</th><th class='num'>行数</th></tr></thead><tbody>")
         for r in q["top_reasons"]:
-            out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(r["department"], r["department"] or "—"))}</td><td class="code">{escape(r["rule_id"] or "")}</td>'
+            out.append(f'<tr><td>{escape(data.departments.get(r["department"], r["department"] or "—"))}</td><td class="code">{escape(r["rule_id"] or "")}</td>'
                        f'<td>{escape(r["reason_zh"] or "")}</td><td class="num">{r["n"]:,}</td></tr>')
         out.append("</tbody></table>")
     out.append(_exclusions_table(q.get("exclusions")))
@@ -341,7 +347,7 @@ def _quality_section(data: ReportData) -> str:
         for r in gx:
             level = "阻断 blocking" if r["severity"] == "blocking" else "警告 warning"
             unexpected = "" if r["unexpected_count"] is None else f"{r['unexpected_count']:,}"
-            out.append(f'<tr><td>{escape(DEPARTMENT_ZH.get(r["department"], r["department"] or "—"))}</td><td>{escape(r["extract"])}</td>'
+            out.append(f'<tr><td>{escape(data.departments.get(r["department"], r["department"] or "—"))}</td><td>{escape(r["extract"])}</td>'
                        f'<td class="code">{escape(r["rule_id"])}</td><td>{level}</td>'
                        f'<td class="num">{unexpected}</td>'
                        f'<td>{escape(r["description_zh"] or "")}</td></tr>')
@@ -366,7 +372,7 @@ def _quality_section(data: ReportData) -> str:
         for row in shown.iter_rows(named=True):
             cells = []
             for c, v in row.items():
-                text = IMPORTANCE_ZH.get(v, v) if c == "importance" else DEPARTMENT_ZH.get(v, v) if c == "departments" else v
+                text = IMPORTANCE_ZH.get(v, v) if c == "importance" else data.departments.get(v, v) if c == "departments" else v
                 cells.append(f"<td>{escape('' if text is None else str(text))}</td>")
             out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("</tbody></table>")
