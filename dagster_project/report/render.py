@@ -238,7 +238,7 @@ def _at_risk_points(data: ReportData) -> list[str]:
     district = actions.filter((pl.col("area_level") == "county") & pl.col("status").is_in(["at_risk", "missed"]))
     points = []
     for plan_clause_prefix, label in (("妇女", "妇女规划"), ("儿童", "儿童规划")):
-        rows = district.filter(pl.col("plan_clauses_zh").str.starts_with(plan_clause_prefix))
+        rows = district.filter(pl.col("plan_clauses_zh").fill_null("").str.starts_with(plan_clause_prefix))
         if rows.height:
             names = "、".join(f"{r['name_zh']}（{r['responsible_department_zh']}）" for r in rows.iter_rows(named=True))
             points.append(f"<li>{label}预计达标困难或未达标（{rows.height}项，括号内为责任部门）：{escape(names)}。</li>")
@@ -258,8 +258,8 @@ def _warning_section(data: ReportData, indicators: list[dict], warn: dict) -> st
                '<th>目标</th><th class="num">差距</th><th class="num">每年需改善</th><th>原因 Reason</th></tr></thead><tbody>')
     for w in district.iter_rows(named=True):
         unit = w["unit"]
-        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td>{escape(w["name_zh"])}'
-                   f'<br><span class="code">{escape(w["plan_clauses_zh"])}</span></td>'
+        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td>{escape(w["name_zh"] or w["indicator_code"])}'
+                   f'<br><span class="code">{escape(w["plan_clauses_zh"] or "")}</span></td>'
                    f'<td>{escape(w["responsible_department_zh"] or "")}</td><td>{_badge(data.statuses, w["status"])}</td>'
                    f'<td class="num">{fmt(w["judged_value"], unit)}</td><td>{escape(w["target_short_zh"] or "")}</td>'
                    f'<td class="num">{fmt(w["shortfall"], unit) if (w["shortfall"] or 0) > 0 else ""}</td>'
@@ -271,8 +271,9 @@ def _warning_section(data: ReportData, indicators: list[dict], warn: dict) -> st
                    "<p class='note'>只列判断依据至少20个事件（小数字按3年合并）的乡镇；其余不单独预警，原因见 marts.fct_early_warnings.warning_withheld_reason_zh。</p>")
         out.append('<table><thead><tr><th>指标 Indicator</th><th>责任部门</th><th>乡镇街道（当年值；原因）</th></tr></thead><tbody>')
         for key, rows in towns.group_by(["catalogue_order", "name_zh", "responsible_department_zh"], maintain_order=True):
-            places = "；".join(f"{r['area_name_zh']}（{r['status_zh']}：{r['reason_zh']}）" for r in rows.iter_rows(named=True))
-            out.append(f"<tr><td>{escape(key[1])}</td><td>{escape(key[2] or '')}</td><td>{escape(places)}</td></tr>")
+            places = "；".join(f"{r['area_name_zh'] or r['area_code']}（{r['status_zh'] or r['status']}：{r['reason_zh'] or ''}）"
+                              for r in rows.iter_rows(named=True))
+            out.append(f"<tr><td>{escape(key[1] or '')}</td><td>{escape(key[2] or '')}</td><td>{escape(places)}</td></tr>")
         out.append("</tbody></table>")
     out.append("</section>")
     return "\n".join(out)

@@ -17,7 +17,7 @@ groups as (
     select
         indicator_group_code,
         string_agg(indicator_code, ', ' order by plan_order) as indicator_codes,
-        string_agg(plan_label_zh || '·' || plan_clause, '；' order by plan_order) as plan_clauses_zh
+        string_agg(concat_ws('·', plan_label_zh, plan_clause), '；' order by plan_order) as plan_clauses_zh
     from {{ ref('dim_indicator') }}
     group by indicator_group_code
 ),
