@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLAN = ROOT / "docs" / "plan" / "shuangqing_women_and_children_plans_2021-2025.txt"
 CATALOGUE = ROOT / "dbt" / "seeds" / "indicator_catalogue.csv"
 OUTSIDE = ROOT / "dbt" / "seeds" / "plan_numbers_outside_catalogue.csv"
+COVERAGE_DOC = ROOT / "docs" / "plan_coverage.md"
 
 KINDS = {"not_a_target", "not_measured", "measured_under_other_clause"}
 # Operators of a target that has a number of its own (increase/decrease/balanced have none in the text).
@@ -386,3 +387,12 @@ def test_the_checks_fail_when_a_target_is_dropped_weakened_or_misquoted(clauses,
     rest = [r for r in outside if r["plan_clause"] != "妇女与健康·主要目标8"]
     problems = unmeasured_goals_not_listed(clauses, catalogue, rest)
     assert problems and all(p.startswith("妇女与健康·主要目标8") for p in problems)
+
+
+def test_the_coverage_document_lists_every_unmeasured_goal_and_strategy_target(catalogue, outside):
+    doc = COVERAGE_DOC.read_text(encoding="utf-8")
+    missing = [f"{r['plan_clause']} 「{r['words_zh']}」" for r in outside
+               if r["kind"] == "not_measured" and (r["words_zh"] not in doc or r["reason_zh"] not in doc)]
+    missing += [r["indicator_code"] for r in catalogue
+                if "策略措施" in r["plan_clause"] and r["target_operator"] and f"`{r['indicator_code']}`" not in doc]
+    assert not missing, "docs/plan_coverage.md lacks:\n" + "\n".join(missing)
