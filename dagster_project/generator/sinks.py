@@ -22,9 +22,11 @@ from dagster_project.contracts import Extract
 from dagster_project.generator.styles import FileStyle
 
 FIXED_TIMESTAMP = dt.datetime(2025, 1, 1, 0, 0, 0)
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_SERIAL = re.compile(r"^\d{5}$")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+# ASCII digits only: Python's \d (and float, int) also take full-width digits, which would turn a
+# full-width defect (１１) back into a plain numeric cell and lose it from the file
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+_SERIAL = re.compile(r"^\d{5}$", re.ASCII)
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$", re.ASCII)
 
 
 class CsvSink:

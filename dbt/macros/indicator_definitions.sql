@@ -29,6 +29,11 @@
     {'code': 'w_hlt_hiv_mtct', 'sex': 'total', 'numerator': 'is_hiv_positive and is_hiv_infant_infected', 'denominator': 'is_hiv_positive and is_hiv_infant_infected is not null', 'needs': ['hiv_positive', 'hiv_infant_infected']},
     {'code': 'w_hlt_congenital_syphilis', 'sex': 'total', 'numerator': 'has_congenital_syphilis', 'needs': ['congenital_syphilis']},
     {'code': 'w_hlt_infected_mother_treatment', 'sex': 'total', 'numerator': 'is_hiv_or_syphilis_positive and is_mother_treated', 'denominator': 'is_hiv_or_syphilis_positive', 'needs': ['hiv_positive', 'syphilis_positive', 'mother_treated']},
+    {'code': 'w_hlt_maternal_hiv_tested', 'sex': 'total', 'numerator': 'is_hiv_tested', 'needs': ['hiv_tested']},
+    {'code': 'w_hlt_maternal_syphilis_tested', 'sex': 'total', 'numerator': 'is_syphilis_tested', 'needs': ['syphilis_tested']},
+    {'code': 'w_hlt_maternal_hbv_tested', 'sex': 'total', 'numerator': 'is_hbv_tested', 'needs': ['hbv_tested']},
+    {'code': 'c_hlt_newborn_visit', 'numerator': 'is_newborn_visited', 'needs': ['newborn_visited']},
+    {'code': 'c_hlt_infected_mother_infant_treatment', 'numerator': 'is_hiv_syphilis_or_hbv_positive and is_infant_treated', 'denominator': 'is_hiv_syphilis_or_hbv_positive', 'needs': ['hiv_positive', 'syphilis_positive', 'hbv_positive', 'infant_treated']},
 ] %}
 {%- set per_women = [
     {'code': 'w_hlt_adolescent_birth_rate', 'filter': 'mother_age_years between 15 and 19', 'age_group': 'Y15T19', 'needs': ['mother_birth_date', 'birth_date']},
@@ -48,11 +53,14 @@
 {{- return({'definitions': definitions}) -}}
 {%- endmacro %}
 
+{#- w_dec_village_heads_female_share: 村主职 = the village Party secretary and the committee chair; a member holding
+    both (一肩挑) is one row of the roster, so counted once. -#}
 {% macro committee_definitions() -%}
 {%- set definitions = [
     {'code': 'w_dec_village_committee_female_share', 'filter': "committee_type = 'village'", 'needs': ['committee_type']},
     {'code': 'w_dec_village_chair_female_share', 'filter': "committee_type = 'village' and is_chair", 'needs': ['committee_type', 'role']},
     {'code': 'w_dec_village_party_secretary_female_share', 'filter': "committee_type = 'village' and is_party_secretary", 'needs': ['committee_type', 'party_secretary']},
+    {'code': 'w_dec_village_heads_female_share', 'filter': "committee_type = 'village' and (is_chair or is_party_secretary)", 'needs': ['committee_type', 'role', 'party_secretary']},
     {'code': 'w_dec_community_committee_female_share', 'filter': "committee_type = 'community'", 'needs': ['committee_type']},
     {'code': 'w_dec_community_chair_female_share', 'filter': "committee_type = 'community' and is_chair", 'needs': ['committee_type', 'role']},
     {'code': 'w_dec_community_party_secretary_female_share', 'filter': "committee_type = 'community' and is_party_secretary", 'needs': ['committee_type', 'party_secretary']},
@@ -103,6 +111,21 @@
     {'code': 'c_law_minor_legal_aid', 'filter': "aid_category = 'minors'", 'sex': 'person', 'needs': ['category']},
 ] %}
 {{- return({'victim_rates': victim_rates, 'victim_shares': victim_shares, 'legal_aid_counts': legal_aid_counts}) -}}
+{%- endmacro %}
+
+{% macro screening_definitions() -%}
+{#- Per screening record of the statistical year (not the three-year pool of the screening rates). The cancers
+    are a denominator condition, not a filter, so a township-year of screenings without a cancer keeps its
+    row (0 of 0, no value): zero stays distinct from missing. Only years with a screening file of their own. -#}
+{%- set screenings = ref('stg_health__cancer_screenings') %}
+{%- set treatment = [
+    {'code': 'w_hlt_cervical_cancer_treatment', 'sex': 'female',
+     'filter': 'period_year in (select file_period_year from ' ~ screenings ~ ')',
+     'numerator': "screening_type = 'cervical' and screening_result = 'cancer' and is_treated",
+     'denominator': "screening_type = 'cervical' and screening_result = 'cancer'",
+     'needs': ['screening_type', 'result', 'treated']},
+] %}
+{{- return({'treatment': treatment}) -}}
 {%- endmacro %}
 
 {% macro student_health_definitions() -%}

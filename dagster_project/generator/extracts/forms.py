@@ -10,7 +10,8 @@ a little each year, mostly in the direction the plans want.
 
 Counts scale with the population they describe: a township item with the
 size of the township, a district item with the county's population; the
-sizes of leadership teams, congresses and survey samples do not scale.
+sizes of leadership teams, congresses, survey samples and counted facilities
+(one maternal and child health institution per county) do not scale.
 """
 from __future__ import annotations
 
@@ -32,6 +33,11 @@ FIXED_SIZE = {
     "leaders_npc", "leaders_government", "leaders_cppcc", "dept_leaders", "dept_chief_leaders", "dept_teams",
     "public_institution_leaders", "science_literacy_surveyed", "cancer_awareness_surveyed",
     "health_literacy_surveyed",
+    # facilities the plans count one by one (a district has one maternal and child health institution, one
+    # critical care centre, about a dozen township health centres, a few organisations) whatever its size
+    "public_mch_institutions", "mch_institutions_grade2", "critical_maternal_care_centres",
+    "critical_newborn_care_centres", "township_health_centres", "women_children_activity_centres",
+    "children_activity_centres", "child_care_social_orgs",
 }
 # Items that get worse when they grow: their trend points down.
 FALLING = {"pregnant_anaemia_cases", "juvenile_offenders", "bullying_incidents", "pregnant_anaemia_examined"}

@@ -6,6 +6,8 @@
 --   value          the item's value (counts; 'non_additive' keeps reported 1/2/T rows, e.g. life expectancy)
 --   per_area_count item / number of areas of `level` in the area (e.g. townships with a venue)
 -- by_sex uses the two sexes only where both items were reported by sex, otherwise the totals ('_T').
+-- Facilities the plans ask for (危重孕产妇救治中心, 儿童活动中心, ...) are counts ('value', sex total) judged >= 1;
+-- a minimum the plans set for every unit (每所卫生院至少1名…, 村级至少1人) is the share of units meeting it (= 100 %).
 {%- set definitions = [
     {'code': 'w_hlt_life_expectancy', 'kind': 'value', 'item': 'life_expectancy', 'sex': 'non_additive'},
     {'code': 'w_hlt_cancer_awareness', 'kind': 'ratio', 'numerator_item': 'cancer_awareness_aware', 'denominator_item': 'cancer_awareness_surveyed', 'sex': 'total'},
@@ -48,6 +50,17 @@
     {'code': 'c_wel_children_home_coverage', 'kind': 'ratio', 'numerator_item': 'children_homes', 'denominator_item': 'communities_total', 'sex': 'total'},
     {'code': 'c_fam_family_guidance_coverage', 'kind': 'ratio', 'numerator_item': 'family_guidance_sites', 'denominator_item': 'communities_total', 'sex': 'total'},
     {'code': 'c_law_juvenile_offending_rate', 'kind': 'per_population', 'item': 'juvenile_offenders', 'age_group': 'Y10T17', 'sex': 'by_sex'},
+    {'code': 'w_hlt_public_mch_institutions', 'kind': 'value', 'item': 'public_mch_institutions', 'sex': 'total'},
+    {'code': 'w_hlt_mch_institution_grade2', 'kind': 'value', 'item': 'mch_institutions_grade2', 'sex': 'total'},
+    {'code': 'w_hlt_villages_with_mch_worker', 'kind': 'ratio', 'numerator_item': 'villages_with_mch_worker', 'denominator_item': 'admin_villages', 'sex': 'total'},
+    {'code': 'w_hlt_critical_maternal_care_centres', 'kind': 'value', 'item': 'critical_maternal_care_centres', 'sex': 'total'},
+    {'code': 'w_env_women_children_activity_centres', 'kind': 'value', 'item': 'women_children_activity_centres', 'sex': 'total'},
+    {'code': 'c_hlt_health_centres_with_child_gp', 'kind': 'ratio', 'numerator_item': 'health_centres_with_child_gp', 'denominator_item': 'township_health_centres', 'sex': 'total'},
+    {'code': 'c_hlt_health_centres_with_two_child_health_doctors', 'kind': 'ratio', 'numerator_item': 'health_centres_with_two_child_health_doctors', 'denominator_item': 'township_health_centres', 'sex': 'total'},
+    {'code': 'c_hlt_critical_newborn_care_centres', 'kind': 'value', 'item': 'critical_newborn_care_centres', 'sex': 'total'},
+    {'code': 'c_wel_minor_protection_coverage', 'kind': 'per_area_count', 'item': 'minor_protection_townships', 'level': 'township'},
+    {'code': 'c_wel_child_care_social_orgs', 'kind': 'value', 'item': 'child_care_social_orgs', 'sex': 'total'},
+    {'code': 'c_env_children_activity_centres', 'kind': 'value', 'item': 'children_activity_centres', 'sex': 'total'},
 ] %}
 
 with resolved as (

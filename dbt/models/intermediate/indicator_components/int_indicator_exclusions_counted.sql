@@ -63,6 +63,7 @@
 {%- do parts.append(count_exclusions(ref('stg_health__cancer_screenings'),
         [{'code': code, 'filter': "screening_type = '" ~ kind ~ "'", 'sex': 'female', 'needs': ['id_number', 'birth_date', 'screening_type']}])) %}
 {%- endfor %}
+{%- do parts.append(count_exclusions(ref('stg_health__cancer_screenings'), screening_definitions()['treatment'])) %}
 
 select indicator_code, period_year, area_code, reason_code, field_name, sum(records) as records
 from (

@@ -1,6 +1,8 @@
 -- 指标分量：两癌筛查 · women aged 35–64 screened within the last three statistical years (distinct
 -- persons) over women aged 35–64 at 31 Dec of the year; overall (Y35T64) and by five-year age group
 -- (every five_year group of the age_groups crosswalk inside 35–64).
+-- Also the treatment of the cervical cancers screening found in the year (macros/indicator_definitions.sql,
+-- screening_definitions): counted per screening record, not pooled.
 {%- set definitions = [
     {'code': 'w_hlt_cervical_screening', 'screening_type': 'cervical'},
     {'code': 'w_hlt_breast_screening', 'screening_type': 'breast'},
@@ -32,6 +34,7 @@ where pop.sex = '2'
   and pop.age_group_code in (select age_group_code from age_groups)
   and pop.period_year in (select distinct period_year from {{ pooled }})
 group by all
-{% if not loop.last %}union all{% endif %}
+union all
 {%- endfor %}
+{{ count_components(ref('stg_health__cancer_screenings'), screening_definitions()['treatment']) }}
 {% endcall %}

@@ -32,6 +32,9 @@ select
     b.is_syphilis_positive,
     b.is_hbv_positive,
     coalesce(b.is_hiv_positive, false) or coalesce(b.is_syphilis_positive, false) as is_hiv_or_syphilis_positive,
+    -- the children's plan counts the children of mothers infected with any of the three (hepatitis B included)
+    coalesce(b.is_hiv_positive, false) or coalesce(b.is_syphilis_positive, false) or coalesce(b.is_hbv_positive, false)
+        as is_hiv_syphilis_or_hbv_positive,
     b.is_mother_treated,
     b.is_infant_treated,
     b.is_hiv_infant_infected,
