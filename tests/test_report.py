@@ -108,6 +108,33 @@ def test_report_numbers_are_the_warehouse_numbers(report, warehouse):
     assert f"隔离行{quarantined}行" in html
 
 
+def test_methods_section_lists_statuses_and_every_unmeasured_plan_goal(report, warehouse):
+    """The methods section explains every status of dim_status and lists each plan goal no indicator monitors
+    (seed plan_numbers_outside_catalogue, kind not_measured), with its clause and reason, in plan order."""
+    html = report.read_text(encoding="utf-8")
+    methods = html[html.index('<section id="methods"'):]
+    methods = methods[:methods.index("</section>")]
+    with (SEEDS_DIR / "status_labels.csv").open(encoding="utf-8") as fh:
+        statuses = list(csv.DictReader(fh))
+    for s in statuses:
+        assert f">{s['label_zh']}</span>" in methods and s["description_zh"] in methods, s["status"]
+    with (SEEDS_DIR / "plan_numbers_outside_catalogue.csv").open(encoding="utf-8") as fh:
+        unmeasured = [r for r in csv.DictReader(fh) if r["kind"] == "not_measured"]
+    table = methods[methods.index('id="unmeasured"'):]
+    rows = re.findall(r"<tr><td>([^<]+)</td><td>(.*?)</td><td>(.*?)<br>", table)
+    assert len(rows) == len(unmeasured) > 100
+    assert f"以下 {len(unmeasured)} 项" in table
+    for r in unmeasured:
+        assert (r["plan_clause"], r["reason_zh"]) in {(c, reason) for c, _, reason in rows}, r["plan_clause"]
+    # women's plan first, and within a domain 主要目标 before 策略措施
+    clauses = [c for c, _, _ in rows]
+    women = [i for i, c in enumerate(clauses) if c.startswith("妇女")]
+    assert women and max(women) < min(i for i, c in enumerate(clauses) if not c.startswith("妇女"))
+    for domain in {c.split("·")[0] for c in clauses}:
+        sections = [c.split("·")[1][:4] for c in clauses if c.startswith(domain + "·")]
+        assert sections == sorted(sections, key=lambda x: x == "策略措施"), domain
+
+
 def test_report_lists_the_records_each_indicator_could_not_use(report, warehouse):
     html = report.read_text(encoding="utf-8")
     year = int(re.search(r"年度监测报告_(\d{4})", report.name).group(1))

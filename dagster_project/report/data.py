@@ -14,6 +14,8 @@ class StatusVocabulary:
     labels: dict[str, str]
     colours: dict[str, str]
     order: list[str]
+    labels_en: dict[str, str] = field(default_factory=dict)
+    descriptions: dict[str, str] = field(default_factory=dict)
 
     def label(self, status: str | None) -> str:
         return self.labels.get(status or "", status or "—")
@@ -23,8 +25,10 @@ class StatusVocabulary:
 
     @classmethod
     def from_database(cls, con) -> "StatusVocabulary":
-        rows = con.execute("SELECT status, label_zh, colour FROM main_marts.dim_status ORDER BY sort_order").fetchall()
-        return cls({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, [r[0] for r in rows])
+        rows = con.execute("SELECT status, label_zh, colour, label_en, description_zh "
+                           "FROM main_marts.dim_status ORDER BY sort_order").fetchall()
+        return cls({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, [r[0] for r in rows],
+                   {r[0]: r[3] for r in rows}, {r[0]: r[4] for r in rows})
 
 
 @dataclass
@@ -46,6 +50,7 @@ class ReportData:
     statuses: StatusVocabulary
     departments: dict[str, str]          # department code → Chinese label (seed department_labels)
     actions: pl.DataFrame               # rpt_early_warnings of the year: district and township rows, worded
+    unmeasured_goals: pl.DataFrame = field(default_factory=pl.DataFrame)  # rpt_plan_goals_unmeasured
     quality: dict = field(default_factory=dict)
     run_info: dict = field(default_factory=dict)
 
@@ -125,6 +130,9 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
             "SELECT * FROM main_marts.rpt_early_warnings WHERE as_of_year = ? "
             "ORDER BY area_level <> 'county', plan_order, catalogue_order, area_code", [year]).pl()
         if _table_exists(con, "main_marts", "rpt_early_warnings") else pl.DataFrame(),
+        unmeasured_goals=con.execute(
+            "SELECT * FROM main_marts.rpt_plan_goals_unmeasured ORDER BY display_order").pl()
+        if _table_exists(con, "main_marts", "rpt_plan_goals_unmeasured") else pl.DataFrame(),
         quality={**load_quality(con, year, district_code), "exclusions": load_exclusions(con, year, district_code)},
         run_info=load_run_info(con),
     )

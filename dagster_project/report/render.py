@@ -407,13 +407,22 @@ def _exclusions_table(rows: list[dict] | None) -> str:
 
 def _methods_section(data: ReportData) -> str:
     out = ['<section id="methods"><h2>说明 <span class="en">Methods</span></h2>']
-    out.append("""<h3>达标状态 Status</h3><ul>
-<li><b>已达标</b> met：评估年度指标值满足规划目标（目标针对妇女/女童的按女性值）。</li>
-<li><b>有望达标</b> on track：尚未达标，但按截至评估年度的线性趋势（最小二乘）外推，2025年预测值满足目标。</li>
-<li><b>达标困难</b> at risk：尚未达标，且趋势预测2025年仍不达标，或有值年份太少无法估计趋势。</li>
-<li><b>未达标</b> missed：目标年份（2025年）及以后仍未达标。</li>
-<li>另：已达标但不利趋势显著（|斜率| ≥ z × 标准误）且预测2025年不达标的，列入预警；较上年或较前几年均值变化超过界限的，标为波动较大（事件数少于20的小数字不作波动预警）。</li>
-</ul>""")
+    out.append("<h3>达标状态 <span class='en'>Status (marts.dim_status)</span></h3><table><thead><tr>"
+               "<th>状态</th><th>Status</th><th>含义</th></tr></thead><tbody>")
+    st = data.statuses
+    for code in st.order:
+        out.append(f'<tr><td>{_badge(st, code)}</td>'
+                   f'<td class="en">{escape(st.labels_en.get(code) or code)}</td><td>{escape(st.descriptions.get(code) or "")}</td></tr>')
+    out.append("</tbody></table>")
+    out.append("""<h3>如何判断 <span class="en">How a target is judged</span></h3><ul>
+<li>水平目标（达到、以上、以下、控制在）按公布精度比较评估年度的指标值；针对妇女、女童的目标按女性值评估。</li>
+<li>方向性目标（逐步提高、持续下降、稳步提高）比较评估年度与上一个可比年度（基线年以后）：朝规划方向变化即为达标，保持在0或100%亦为达标。</li>
+<li>“N左右”“保持均衡”“保持稳定”为区间目标；“不低于…比例”以同年同地区的参照指标为目标。</li>
+<li>小数字：任一年度事件数少于20的序列，按最近几个年度合并的率判断（妇幼卫生常规做法，合并年度见分析库 pooled_first_year–pooled_last_year），置信区间用精确法（Poisson / Wilson）；点估计未达标而95%置信区间包含目标值的，判为“差异无统计学意义”。</li>
+<li>趋势：最小二乘线性回归，斜率检验与2025年预测区间按实际年度数用 t 分布（自由度 n−2）；小数字序列不拟合趋势。乡镇（街道）只在事件数至少20时预警，否则写明不预警的原因。</li>
+</ul><p class="en">Level targets are compared at published precision, on the female value where the plan targets women or girls;
+directional targets year on year; bands and reference targets as worded; series with fewer than 20 events in a year on
+pooled rates with exact limits; trends with t quantiles for the number of points used.</p>""")
     rules = data.warning_rules
     if not rules.is_empty():
         out.append("<h3>预警规则参数 Warning rules (seed warning_rules)</h3><table><thead><tr><th>参数</th><th class='num'>取值</th><th>说明</th></tr></thead><tbody>")
@@ -423,5 +432,29 @@ def _methods_section(data: ReportData) -> str:
         out.append("</tbody></table>")
     out.append("""<h3>小数字 Small numbers</h3><p>率与比均附事件数与95%置信区间（见分析库）；事件数少于20的率以 * 标注。
 本报告为报送区妇儿工委的内部报告，不做小数保护；对外公布的表格见省级报送“公开”版（1至阈值的计数及由其计算的率已做一次与二次抑制）。</p>""")
+    out.append(_unmeasured_goals(data))
     out.append("</section>")
+    return "\n".join(out)
+
+
+def _unmeasured_goals(data: ReportData) -> str:
+    """The plans' goals and numbers no indicator monitors, with the reason (marts.rpt_plan_goals_unmeasured)."""
+    rows = data.unmeasured_goals
+    if rows.is_empty():
+        return ""
+    counts = {plan_zh: n for plan_zh, n in rows.group_by("plan_zh", maintain_order=True).len().iter_rows()}
+    out = [f'<h3 id="unmeasured">规划中未监测的目标 <span class="en">Plan goals not monitored</span></h3>'
+           f'<p>以下 {rows.height} 项（' + "，".join(f"{escape(k)} {v} 项" for k, v in counts.items()) +
+           '）没有部门报送可统计的数据，或为定性目标，本报告不作达标判断，由评估组另行评估；'
+           '清单与理由见 docs/plan_coverage.md。<span class="en">No department sends countable data for these goals '
+           '(or they are qualitative); they are not judged here.</span></p>'
+           '<table class="unmeasured"><thead><tr><th>条款 Clause</th><th>规划原文 Plan text</th>'
+           '<th>理由 Reason</th></tr></thead><tbody>']
+    for r in rows.iter_rows(named=True):
+        words = escape(r["words_zh"])
+        if r["number_text"]:
+            words += f' <span class="code">（{escape(r["number_text"])}）</span>'
+        out.append(f'<tr><td>{escape(r["plan_clause"])}</td><td>{words}</td>'
+                   f'<td>{escape(r["reason_zh"])}<br><span class="en">{escape(r["reason_en"])}</span></td></tr>')
+    out.append("</tbody></table>")
     return "\n".join(out)

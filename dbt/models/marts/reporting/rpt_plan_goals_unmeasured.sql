@@ -6,18 +6,42 @@
 with listed as (
     select * from {{ ref('plan_numbers_outside_catalogue') }}
     where kind = 'not_measured'
+),
+
+-- domains in the order the catalogue (and the plan text) has them
+domain_order as (
+    select plan, domain_zh, min(catalogue_order) as first_indicator
+    from {{ ref('dim_indicator') }}
+    group by plan, domain_zh
+),
+
+parsed as (
+    select
+        l.*,
+        split_part(l.plan_clause, '·', 1) as clause_domain_zh,
+        regexp_extract(l.plan_clause, '·(主要目标|策略措施)', 1) as clause_section_zh,
+        cast(regexp_extract(l.plan_clause, '(\d+)$', 1) as integer) as clause_no
+    from listed as l
 )
+
 select
-    cast(plan as varchar) as plan,
-    cast(case plan when 'women' then '双清区妇女发展规划（2021-2025年）' else '双清区儿童发展规划（2021-2025年）' end as varchar) as plan_zh,
-    cast(plan_clause as varchar) as plan_clause,
-    cast(split_part(plan_clause, '·', 1) as varchar) as domain_zh,
-    cast(regexp_extract(plan_clause, '·(主要目标|策略措施)', 1) as varchar) as section_zh,
-    cast(regexp_extract(plan_clause, '(\d+)$', 1) as integer) as clause_number,
+    cast(p.plan as varchar) as plan,
+    cast(pl.title_zh as varchar) as plan_zh,
+    cast(p.plan_clause as varchar) as plan_clause,
+    cast(p.clause_domain_zh as varchar) as domain_zh,
+    cast(p.clause_section_zh as varchar) as section_zh,
+    cast(p.clause_no as integer) as clause_number,
     -- a goal row names no number: the goal (or one of its sentences) is what is not measured
-    cast(case when coalesce(number_text, '') = '' then 'goal' else 'number' end as varchar) as item_kind,
-    cast(words_zh as varchar) as words_zh,
-    cast(nullif(number_text, '') as varchar) as number_text,
-    cast(reason_zh as varchar) as reason_zh,
-    cast(reason_en as varchar) as reason_en
-from listed
+    cast(case when coalesce(p.number_text, '') = '' then 'goal' else 'number' end as varchar) as item_kind,
+    cast(p.words_zh as varchar) as words_zh,
+    cast(nullif(p.number_text, '') as varchar) as number_text,
+    cast(p.reason_zh as varchar) as reason_zh,
+    cast(p.reason_en as varchar) as reason_en,
+    -- plan, then domain as in the catalogue, 主要目标 before 策略措施, then the clause's number
+    cast(row_number() over (
+        order by pl.sort_order, coalesce(d.first_indicator, 100000), p.clause_domain_zh,
+                 p.clause_section_zh = '策略措施', p.clause_no, p.number_text
+    ) as integer) as display_order
+from parsed as p
+inner join {{ ref('plan_labels') }} as pl on pl.plan = p.plan
+left join domain_order as d on d.plan = p.plan and d.domain_zh = p.clause_domain_zh
