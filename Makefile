@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 MANIFEST := dbt/target/manifest.json
 RAW_DIR ?= $(or $(MONITOR_RAW_DIR),raw)
 
-.PHONY: setup run test manifest sample lock dagster-ui docs bench clean browser bytecode
+.PHONY: setup run test test-fast manifest sample lock dagster-ui docs bench clean browser bytecode
 
 setup: $(VENV)/.installed $(MANIFEST)
 
@@ -52,6 +52,10 @@ BROWSER_DEP := $(if $(filter true,$(CI)),browser,$(if $(wildcard $(CHROMIUM)),,$
 
 test: setup bytecode $(BROWSER_DEP)
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+# The inner loop: every test that neither runs the pipeline nor builds a warehouse (marker `slow`).
+test-fast: setup bytecode
+	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
 
 browser:
 	@if [ -x $(CHROMIUM) ]; then echo "chromium: $(CHROMIUM)"; \

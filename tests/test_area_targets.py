@@ -8,8 +8,11 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from dagster_project.config import DBT_PROJECT_DIR
+
+pytestmark = pytest.mark.slow(seconds=90)
 
 
 def test_township_level_target_applies_to_every_township(sample_warehouse):

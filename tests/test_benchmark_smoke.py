@@ -19,6 +19,8 @@ import pytest
 
 from dagster_project.config import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow(seconds=120)
+
 BENCH = PROJECT_ROOT / "bench" / "run_benchmark.py"
 PROVINCE_AREAS = PROJECT_ROOT / "bench" / "areas_mini_province.csv"
 STAGES = ("startup", "ingest", "gate", "dbt", "exports", "orchestration")

@@ -15,10 +15,14 @@ import re
 
 import duckdb
 import openpyxl
+import pytest
 from dagster import AssetKey, DagsterInstance
 
 from dagster_project.assets.quality_checks import BLOCKING_CHECK
 from tests.helpers import make_id, write_csv
+
+pytestmark = pytest.mark.slow(seconds=20)
+
 
 BIRTH_HEADER = ["birth_id", "mother_id_number", "mother_birth_date", "township_code", "residence", "child_sex",
                 "birth_date", "birth_weight_g", "gestation_weeks", "hospital_delivery"]

@@ -13,6 +13,8 @@ import pytest
 
 from tests.handover_warehouse import DBT, DBT_DIR, small_warehouse
 
+pytestmark = pytest.mark.slow(seconds=45)
+
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory, worker_id):

@@ -5,9 +5,12 @@ from __future__ import annotations
 import duckdb
 import openpyxl
 import polars as pl
+import pytest
 
 from dagster_project.config import Settings
 from dagster_project.exports import feedback
+
+pytestmark = pytest.mark.slow(seconds=80)
 
 
 def _settings(sample_warehouse, exports) -> Settings:

@@ -18,6 +18,8 @@ import pytest
 from dagster_project.contracts import township_codes
 from tests.helpers import ingest, make_id, write_csv
 
+pytestmark = pytest.mark.slow(seconds=15)
+
 T1, T2, DISTRICT = "430502001", "430502100", "430502"
 DBT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 DBT = Path(sys.executable).with_name("dbt")

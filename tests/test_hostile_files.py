@@ -20,6 +20,8 @@ from tests.conftest import TEST_KEY
 from tests.corpus.build_corpus import MARKER_POPULATION, build, corpus_ids, load_manifest
 from tests.helpers import ingest
 
+pytestmark = pytest.mark.slow(seconds=15)
+
 MANIFEST = load_manifest()
 WRITABLE = ("warehouse", "dagster_home", "exports")
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import openpyxl
 import polars as pl
+import pytest
 
 from dagster_project.config import Settings
 from dagster_project.exports import indicator_tables
+
+pytestmark = pytest.mark.slow(seconds=80)
+
 
 LEVEL = "区划层级 Area level"
 

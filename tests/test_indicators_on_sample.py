@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.slow(seconds=80)
+
 ROOT = Path(__file__).resolve().parent.parent
 # the full text of both plans, kept in the repository so a clone needs nothing beside it
 PLAN = ROOT / "docs" / "plan" / "shuangqing_women_and_children_plans_2021-2025.txt"

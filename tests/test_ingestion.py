@@ -8,6 +8,8 @@ from dagster_project.ingest.idnumber import pseudonym
 from tests.conftest import TEST_KEY
 from tests.helpers import ingest, make_id, write_csv
 
+pytestmark = pytest.mark.slow(seconds=20)
+
 BIRTH_HEADER_ZH = ["出生编号", "母亲身份证号", "母亲出生日期", "乡镇街道代码", "城乡", "婴儿性别", "出生日期",
                    "出生体重（克）", "孕周", "住院分娩"]
 

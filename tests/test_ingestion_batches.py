@@ -31,6 +31,8 @@ from dagster_project.ingest.reader import ROW, open_table
 from tests.corpus.build_corpus import build as build_corpus
 from tests.helpers import make_id
 
+pytestmark = pytest.mark.slow(seconds=40)
+
 KEY = b"batches-test-key-0123456789abcdef"
 CONTRACTS = load_contracts()
 TINY = 4096

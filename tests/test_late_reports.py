@@ -17,6 +17,8 @@ import pytest
 
 from tests.pipeline_runs import generate_raw, module_workspace, run_cli
 
+pytestmark = pytest.mark.slow(seconds=100)
+
 DISTRICT = "430502"
 LATE_ID = "B_LATE_20230815"
 

@@ -14,8 +14,12 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from dagster_project.ingest.idnumber import check_char
+
+pytestmark = pytest.mark.slow(seconds=80)
+
 
 ID18 = re.compile(r"(?<![0-9A-Za-z])(?<![0-9]\.)(\d{6})(\d{8})(\d{3})([0-9Xx])(?![0-9A-Za-z])(?!\.[0-9])")
 ID15 = re.compile(r"(?<![0-9A-Za-z])(?<![0-9]\.)(\d{6})(\d{6})(\d{3})(?![0-9A-Za-z])(?!\.[0-9])")

@@ -29,6 +29,8 @@ from dagster import (
 
 from dagster_project.config import PROJECT_ROOT
 
+pytestmark = pytest.mark.slow(seconds=45)
+
 PAST = time.time() - 3600  # files "dropped an hour ago": settled
 
 

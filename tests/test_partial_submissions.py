@@ -22,6 +22,8 @@ from dagster_project.config import PROJECT_ROOT
 from dagster_project.publish import open_published_readonly
 from tests.pipeline_runs import generate_raw, module_workspace, run_cli
 
+pytestmark = pytest.mark.slow(seconds=95)
+
 SENT = ["population", "births", "deaths", "students", "student_health", "committee_members"]
 DISTRICT = "430502"
 DROPPED = "430502009"

@@ -21,6 +21,8 @@ from dagster_project.exports.provincial_submission import (
 )
 from tests.handover_warehouse import small_warehouse
 
+pytestmark = pytest.mark.slow(seconds=45)
+
 FIXED_COLUMNS = ["领域 Domain", "指标代码 Code", "指标名称 Indicator", "单位 Unit", "地区代码 Area code", "地区 Area",
                  "女 Female", "男 Male", "合计 Total", "目标 Target", "目标值 Target value", "达标状态 Status"]
 SEX_COLUMNS = {"2": "女 Female", "1": "男 Male", "_T": "合计 Total"}

@@ -34,6 +34,8 @@ from dagster_project.publish import (
 from tests.handover_warehouse import small_warehouse
 from tests.pipeline_runs import environment, module_workspace, published_snapshot
 
+pytestmark = pytest.mark.slow(seconds=45)
+
 PUBLISHED = AssetKey(["published", "monitoring_duckdb"])
 
 

@@ -20,6 +20,8 @@ from dagster_project.config import SEEDS_DIR
 from dagster_project.report import report_path, write_annual_report
 from tests.handover_warehouse import small_warehouse
 
+pytestmark = pytest.mark.slow(seconds=45)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -36,7 +36,7 @@ from tests.pipeline_runs import (
     run_cli_and_kill,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow(seconds=190)
 
 READER = r"""
 import json, sys, time

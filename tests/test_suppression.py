@@ -20,6 +20,8 @@ from dagster_project.exports.provincial_submission import PUBLIC_PREFIX, protect
 from dagster_project.exports.suppression import Line, protect, two_way_lines
 from tests.handover_warehouse import small_warehouse
 
+pytestmark = pytest.mark.slow(seconds=45)
+
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory, worker_id):

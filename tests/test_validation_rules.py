@@ -44,6 +44,8 @@ import pytest
 from dagster_project.contracts import load_contracts, read_seed, township_codes
 from dagster_project.ingest.audit_tables import AUDIT_DDL
 
+pytestmark = pytest.mark.slow(seconds=25)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = PROJECT_ROOT / "dbt"
 DBT = Path(sys.executable).with_name("dbt")

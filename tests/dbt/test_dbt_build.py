@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+pytestmark = pytest.mark.slow(seconds=60)
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import raw_fixtures as fx  # noqa: E402
 
