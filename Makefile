@@ -51,11 +51,11 @@ CHROMIUM := /usr/bin/chromium
 BROWSER_DEP := $(if $(filter true,$(CI)),browser,$(if $(wildcard $(CHROMIUM)),,$(if $(shell command -v apt-get 2>/dev/null),browser)))
 
 test: setup bytecode $(BROWSER_DEP)
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The inner loop: every test that neither runs the pipeline nor builds a warehouse (marker `slow`).
 test-fast: setup bytecode
-	$(PY) -m pytest -q -n 2 --dist loadfile -m "not slow"
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 browser:
 	@if [ -x $(CHROMIUM) ]; then echo "chromium: $(CHROMIUM)"; \

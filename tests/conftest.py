@@ -15,6 +15,7 @@ def pytest_collection_modifyitems(session, config, items):
     xdist hands out whole modules in collection order; alphabetical order left a 3-minute module for the
     end of one worker while the other sat idle. `slow(seconds=N)` is a module's rough cost on a quiet
     2-core machine (its shared pipeline runs and builds); it only decides the order, never a verdict.
+    The Makefile passes --no-loadscope-reorder: by default xdist re-sorts modules by their number of tests.
     """
     def cost(item) -> float:
         marker = item.get_closest_marker("slow")
