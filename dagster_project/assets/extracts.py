@@ -8,12 +8,13 @@ Extracts with a year in their file names are partitioned by year (see
 `dagster_project/operations.py`): a run of partitions 2019..2021 loads only the
 files of those years; one run can load any range (single-run backfills).
 """
+import csv
 import warnings
 
 from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from dagster_project import prewarm
-from dagster_project.config import get_settings
+from dagster_project.config import SEEDS_DIR, get_settings
 from dagster_project.contracts import Extract, load_contracts
 from dagster_project.ingest.discovery import discover
 from dagster_project.ingest.loader import load_files, record_unrecognised
@@ -26,14 +27,13 @@ from dagster_project.operations import (
 )
 from dagster_project.resources import WarehouseResource
 
-DEPARTMENT_NAMES_ZH = {
-    "population": "人口（公安·统计局）",
-    "health": "卫健",
-    "education": "教育",
-    "civil_affairs": "民政",
-    "justice": "公安·法院·司法",
-    "forms": "部门统计报表",
-}
+def _department_labels() -> dict[str, str]:
+    """Department names for the asset descriptions, from dbt's seed (the one home of the vocabulary)."""
+    with (SEEDS_DIR / "department_labels.csv").open(encoding="utf-8") as fh:
+        return {row["department"]: row["label_zh"] for row in csv.DictReader(fh)}
+
+
+DEPARTMENT_NAMES_ZH = _department_labels()
 
 
 def raw_asset_key(extract: Extract) -> AssetKey:

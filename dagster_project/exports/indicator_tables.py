@@ -42,20 +42,14 @@ COLUMNS = [
     ("target_value", "2025年目标 Target"),
 ]
 
-LEVEL_ZH = {"province": "省", "prefecture": "市州", "county": "县市区", "township": "乡镇街道",
-            "committee": "村（居）委会"}
 # Above this many rows the workbook holds every level but the townships (xlsxwriter writes ~8,000
 # rows a second and a worksheet stops at 1,048,576 rows; a province has millions of township rows):
 # the CSV and Parquet files always hold everything.
 XLSX_MAX_ROWS = 200_000
-UNIT_ZH = {
-    "percent": "%", "per_1000": "‰", "per_100k": "1/10万", "per_1000_population": "每千人口",
-    "ratio": "比值", "count": "个/人", "years": "岁", "index": "指数",
-}
 
 QUERY = """
-SELECT f.indicator_code, i.name_zh, i.name_en, i.unit, f.period_year, f.area_code, a.name_zh AS area_name_zh,
-       a.level AS area_level,
+SELECT f.indicator_code, i.name_zh, i.name_en, i.unit, i.unit_label_zh AS unit_zh, f.period_year, f.area_code,
+       a.name_zh AS area_name_zh, a.level AS area_level, a.level_zh AS area_level_zh,
        s.name_zh AS sex_name_zh, g.name_zh AS age_group_name_zh, r.name_zh AS residence_name_zh,
        f.numerator, f.denominator, f.value, f.ci_lower, f.ci_upper, f.small_numbers_flag,
        i.target_operator, coalesce(t.target_value, i.target_value) AS target_value
@@ -83,10 +77,6 @@ def protect_small_cells(frame: pl.DataFrame, threshold: int) -> pl.DataFrame:
 def indicator_frame(con: duckdb.DuckDBPyConnection, threshold: int) -> pl.DataFrame:
     frame = con.execute(QUERY).pl()
     frame = protect_small_cells(frame, threshold)
-    frame = frame.with_columns(
-        pl.col("unit").replace_strict(UNIT_ZH, default=pl.col("unit")).alias("unit_zh"),
-        pl.col("area_level").replace_strict(LEVEL_ZH, default=pl.col("area_level")).alias("area_level_zh"),
-    )
     return frame.select([c for c, _ in COLUMNS]).rename(dict(COLUMNS))
 
 
@@ -96,6 +86,7 @@ def write_indicator_tables(settings: Settings) -> list[Path]:
     con = database.connect(str(settings.work_db), read_only=True)
     try:
         frame = neutralise_frame(indicator_frame(con, settings.small_cell_threshold))
+        township_zh = con.execute("SELECT any_value(level_zh) FROM main_marts.dim_area WHERE level = 'township'").fetchone()[0]
     finally:
         con.close()
     csv_path = out_dir / "指标数据_indicator_values.csv"
@@ -106,7 +97,7 @@ def write_indicator_tables(settings: Settings) -> list[Path]:
     frame.write_csv(tmp_csv, include_bom=True)  # BOM: Excel on Chinese Windows opens UTF-8 correctly
     frame.write_parquet(tmp_parquet)
     level = dict(COLUMNS)["area_level_zh"]
-    in_workbook = frame if frame.height <= XLSX_MAX_ROWS else frame.filter(pl.col(level) != LEVEL_ZH["township"])
+    in_workbook = frame if frame.height <= XLSX_MAX_ROWS else frame.filter(pl.col(level) != township_zh)
     with xlsxwriter.Workbook(str(tmp_xlsx)) as workbook:
         if in_workbook.height < frame.height:
             note = workbook.add_worksheet("说明 Note")

@@ -55,14 +55,6 @@ DATAFLOW = "CN_430502:WCH_PLAN_MONITORING(1.0)"
 SEXES = [("2", "女"), ("1", "男"), ("_T", "合计")]
 SEX_SDMX = {"1": "M", "2": "F", "_T": "_T", "0": "_U", "9": "_N"}
 URBANISATION_SDMX = {"_T": "_T", "urban": "U", "rural": "R"}
-UNIT_SDMX = {
-    "percent": "PT", "per_1000": "PER_1000", "per_100k": "PER_100000", "per_1000_population": "PER_1000_POP",
-    "ratio": "RATIO", "count": "NUMBER", "years": "YR",
-}
-UNIT_ZH = {
-    "percent": "%", "per_1000": "‰", "per_100k": "1/10万", "per_1000_population": "每千人口",
-    "ratio": "比值", "count": "个/人", "years": "岁",
-}
 STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
 
 # Extracts whose earlier periods feed a year's values (see dbt/STATUS.md): screenings pool Y-2..Y.
@@ -78,11 +70,12 @@ WHERE v.period_year = ? AND v.residence = '_T' AND v.sex IN ('1', '2', '_T')
 """
 
 INDICATORS_SQL = """
-SELECT indicator_code, name_zh, name_en, plan, domain_zh, domain_en, unit, sex_scope, age_group_code, aggregation,
+SELECT indicator_code, name_zh, name_en, plan, domain_zh, domain_en, unit, unit_label_zh AS unit_zh, unit_sdmx,
+       target_short_zh AS target_text, sex_scope, age_group_code, aggregation,
        derivation, computed_from, target_operator, target_value, target_tolerance, target_year, baseline_year,
        source, target_text_zh
 FROM main_marts.dim_indicator
-ORDER BY CASE plan WHEN 'women' THEN 0 ELSE 1 END, indicator_code
+ORDER BY plan_order, indicator_code
 """
 
 AREAS_SQL = "SELECT area_code, name_zh, level, parent_code FROM main_marts.dim_area WHERE is_reported ORDER BY level_order, area_code"
@@ -242,36 +235,6 @@ def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int) -> P
     return ProtectedYear(year=year, cells=cells, indicators=indicators, areas=areas, threshold=threshold)
 
 
-def target_text(ind: dict) -> str:
-    """The target in a few characters: ≥92%, ≤12 1/10万, 逐步提高, 较2020年下降20% …"""
-    op, value, tol = ind["target_operator"], ind["target_value"], ind["target_tolerance"]
-    unit = {"per_100k": "/10万", "per_1000_population": "/千人"}.get(ind["unit"], UNIT_ZH.get(ind["unit"], ""))
-    unit = "" if unit in ("比值", "个/人", "岁") else unit
-
-    def num(x):
-        return f"{x:g}"
-
-    if op is None:
-        return ""
-    if op == ">=":
-        return f"≥{num(value)}{unit}" if value is not None else "≥参照指标"
-    if op == "<=":
-        return f"≤{num(value)}{unit}"
-    if op == "=":
-        return f"{num(value)}{unit}"
-    if op == "≈":
-        return f"{num(value)}{unit}左右" if value is not None else "保持稳定"
-    if op == "balanced":
-        return f"{num(value)}±{num(tol or 0)}（均衡）"
-    if op == "increase":
-        return "逐步提高"
-    if op == "decrease":
-        return "持续下降"
-    if op == "pct_change_vs_baseline":
-        return f"较{ind['baseline_year'] or 2020}年{'下降' if value < 0 else '提高'}{num(abs(value))}%"
-    return op
-
-
 def _warning_status(con, year: int) -> pl.DataFrame:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main_marts' AND table_name = 'fct_early_warnings'"
@@ -306,8 +269,6 @@ def submission_table(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, p
         wide = part if wide is None else wide.join(part, on=["indicator_code", "area_code"], how="full", coalesce=True)
     warnings = _warning_status(con, protected.year)
     ind = protected.indicators.with_columns(
-        pl.Series("target_text", [target_text(r) for r in protected.indicators.iter_rows(named=True)]),
-        pl.col("unit").replace_strict(UNIT_ZH, default=pl.col("unit")).alias("unit_zh"),
         pl.int_range(pl.len()).alias("_ind_order"),
     )
     areas = protected.areas.with_columns(pl.int_range(pl.len()).alias("_area_order"))
@@ -382,6 +343,7 @@ def sdmx_frame(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, public:
         ).with_columns(pl.lit("_T").alias("residence"))
         rows = rows.join(public_status, on=["indicator_code", "area_code", "sex", "age_group_code", "residence"],
                          how="left")
+    rows = rows.join(protected.indicators.select("indicator_code", "unit_sdmx"), on="indicator_code", how="left")
     hidden = pl.col("value_status").is_in(["primary", "secondary"])
     conf = (
         pl.when(pl.col("value_status") == "primary").then(pl.lit("C"))
@@ -404,7 +366,7 @@ def sdmx_frame(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, public:
         pl.col("age_group_code").map_elements(sdmx_age, return_dtype=pl.String).alias("AGE"),
         pl.col("residence").replace_strict(URBANISATION_SDMX, default=pl.col("residence")).alias("URBANISATION"),
         value.alias("OBS_VALUE"),
-        pl.col("unit").replace_strict(UNIT_SDMX, default=pl.col("unit")).alias("UNIT_MEASURE"),
+        pl.col("unit_sdmx").alias("UNIT_MEASURE"),
         obs_status.alias("OBS_STATUS"),
         conf.alias("CONF_STATUS"),
     ).select("DATAFLOW", "REF_AREA", "TIME_PERIOD", "INDICATOR", "SEX", "AGE", "URBANISATION", "OBS_VALUE",

@@ -11,14 +11,13 @@ from html import escape
 # Status labels, colours and order are dbt's (seed status_labels → marts.dim_status), passed in as a
 # StatusVocabulary (report/data.py); nothing here knows what a status is called.
 FONT = "font-family:'Noto Sans CJK SC','Microsoft YaHei','PingFang SC',sans-serif"
-DECIMALS = {"percent": 1, "per_1000": 2, "per_100k": 1, "per_1000_population": 2, "ratio": 3, "count": 0, "years": 1}
 
 
-def fmt(value: float | None, unit: str | None = None) -> str:
+def fmt(value: float | None, digits: int | None = 2) -> str:
+    """A value at its unit's published decimals (dbt: unit_labels.decimals → dim_indicator.unit_decimals)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    digits = DECIMALS.get(unit or "", 2)
-    return f"{value:,.{digits}f}"
+    return f"{value:,.{2 if digits is None else digits}f}"
 
 
 def _nice_step(span: float, ticks: int) -> float:
@@ -87,7 +86,7 @@ def status_bars(rows: list[tuple[str, dict[str, int]]], title: str, vocabulary, 
 def series_chart(
     points: list[tuple[int, float]],
     targets: list[tuple[int, float]],
-    unit: str,
+    digits: int,
     status_colour: str | None,
     title: str,
     target_year: int = 2025,
@@ -123,7 +122,7 @@ def series_chart(
     body = []
     for t in ticks:
         body.append(f'<line x1="{left}" x2="{width - right}" y1="{sy(t):.1f}" y2="{sy(t):.1f}" stroke="#e0e0e0"/>')
-        body.append(f'<text x="{left - 4}" y="{sy(t) + 4:.1f}" font-size="10" text-anchor="end" fill="#666">{fmt(t, unit) if unit != "count" else f"{t:g}"}</text>')
+        body.append(f'<text x="{left - 4}" y="{sy(t) + 4:.1f}" font-size="10" text-anchor="end" fill="#666">{fmt(t, digits) if digits else f"{t:g}"}</text>')
     for year in range(x_lo, x_hi + 1):
         body.append(f'<text x="{sx(year):.1f}" y="{height - 8}" font-size="10" text-anchor="middle" fill="#666">{str(year)[2:] if width < 260 else year}</text>')
     if targets:
@@ -131,7 +130,7 @@ def series_chart(
         if len(distinct) == 1:
             v = targets[0][1]
             body.append(f'<line x1="{left}" x2="{width - right}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" stroke="#c62828" stroke-dasharray="5 3" stroke-width="1.5">'
-                        f"<title>目标 target {fmt(v, unit)}</title></line>")
+                        f"<title>目标 target {fmt(v, digits)}</title></line>")
         else:
             path = " ".join(f"{'M' if i == 0 else 'L'}{sx(y):.1f},{sy(v):.1f}" for i, (y, v) in enumerate(sorted(targets)))
             body.append(f'<path d="{path}" fill="none" stroke="#c62828" stroke-dasharray="5 3" stroke-width="1.5"><title>目标 target</title></path>')
@@ -144,21 +143,21 @@ def series_chart(
         if p_lo is not None and p_hi is not None:
             body.append(f'<line x1="{sx(target_year):.1f}" x2="{sx(target_year):.1f}" y1="{sy(p_lo):.1f}" y2="{sy(p_hi):.1f}" stroke="{colour}" stroke-width="1" opacity="0.6"/>')
         body.append(f'<circle cx="{sx(target_year):.1f}" cy="{sy(proj):.1f}" r="3.5" fill="#fff" stroke="{colour}" stroke-width="1.5">'
-                    f"<title>{target_year}年预测 projection {fmt(proj, unit)}</title></circle>")
+                    f"<title>{target_year}年预测 projection {fmt(proj, digits)}</title></circle>")
     if points:
         path = " ".join(f"{'M' if i == 0 else 'L'}{sx(y):.1f},{sy(v):.1f}" for i, (y, v) in enumerate(points))
         body.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
         for y, v in points:
             emphasis = ' stroke="#000" stroke-width="1"' if y == last_year else ""
-            body.append(f'<circle cx="{sx(y):.1f}" cy="{sy(v):.1f}" r="3" fill="{colour}"{emphasis}><title>{y}: {fmt(v, unit)}</title></circle>')
+            body.append(f'<circle cx="{sx(y):.1f}" cy="{sy(v):.1f}" r="3" fill="{colour}"{emphasis}><title>{y}: {fmt(v, digits)}</title></circle>')
     body.append(f'<line x1="{left}" x2="{left}" y1="{top}" y2="{height - bottom}" stroke="#9e9e9e"/>')
     return _svg(width, height, title, body, "chart series")
 
 
-def parity_chart(rows: list[tuple[str, float, float, float, str]], title: str, width: int = 760) -> str:
+def parity_chart(rows: list[tuple[str, float, float, float, int]], title: str, width: int = 760) -> str:
     """Female/male ratio of each indicator on a log axis around parity (1).
 
-    rows: (label, female/male ratio, female value, male value, unit)
+    rows: (label, female/male ratio, female value, male value, published decimals)
     """
     label_w, row_h, top, right = 230, 22, 46, 150
     ratios = [r for _, r, *_ in rows if r and r > 0]
@@ -178,7 +177,7 @@ def parity_chart(rows: list[tuple[str, float, float, float, str]], title: str, w
             body.append(f'<text x="{sx(tick):.1f}" y="{top - 10}" font-size="10" text-anchor="middle" fill="#666">{tick:g}</text>')
     body.append(f'<text x="{label_w}" y="12" font-size="11" fill="#666">← 女性低于男性 female lower</text>')
     body.append(f'<text x="{width - right}" y="12" font-size="11" fill="#666" text-anchor="end">女性高于男性 female higher →</text>')
-    for i, (label, ratio, female, male, unit) in enumerate(rows):
+    for i, (label, ratio, female, male, digits) in enumerate(rows):
         y = top + i * row_h + row_h / 2
         body.append(f'<text x="{label_w - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{escape(label)}</text>')
         if not ratio or ratio <= 0:
@@ -187,12 +186,12 @@ def parity_chart(rows: list[tuple[str, float, float, float, str]], title: str, w
         colour = "#ad1457" if ratio < 1 else "#1565c0"
         body.append(f'<line x1="{sx(1):.1f}" x2="{sx(ratio):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" stroke-width="3" opacity="0.5"/>')
         body.append(f'<circle cx="{sx(ratio):.1f}" cy="{y:.1f}" r="5" fill="{colour}"><title>{escape(label)}: 女/男 = {ratio:.3f}</title></circle>')
-        body.append(f'<text x="{width - right + 8}" y="{y + 4:.1f}" font-size="10" fill="#555">女 {fmt(female, unit)} · 男 {fmt(male, unit)}</text>')
+        body.append(f'<text x="{width - right + 8}" y="{y + 4:.1f}" font-size="10" fill="#555">女 {fmt(female, digits)} · 男 {fmt(male, digits)}</text>')
     return _svg(width, bottom + 8, title, body)
 
 
 def township_heatmap(indicators: list[tuple[str, str]], townships: list[tuple[str, str]],
-                     cells: dict[tuple[str, str], tuple[float | None, bool | None, bool]], units: dict[str, str],
+                     cells: dict[tuple[str, str], tuple[float | None, bool | None, bool]], decimals: dict[str, int],
                      district: dict[str, float | None], title: str, width: int = 980) -> str:
     """Indicators × townships. Colour: meets the district's target (green) / not (red); without an assessable
     target, blue shades by rank among the townships. '*' marks fewer than 20 events.
@@ -208,7 +207,7 @@ def township_heatmap(indicators: list[tuple[str, str]], townships: list[tuple[st
     body.append(f'<text x="{width - 34}" y="{top - 8}" font-size="11" text-anchor="middle">全区</text>')
     for i, (code, label) in enumerate(indicators):
         y = top + i * row_h
-        unit = units.get(code, "")
+        digits = decimals.get(code, 2)
         body.append(f'<text x="{label_w - 6}" y="{y + 15}" font-size="11" text-anchor="end">{escape(label)}</text>')
         values = [cells.get((code, t), (None, None, False))[0] for t, _ in townships]
         present = sorted(v for v in values if v is not None)
@@ -226,10 +225,10 @@ def township_heatmap(indicators: list[tuple[str, str]], townships: list[tuple[st
                 fill, opacity = "#1565c0", 0.15 + 0.55 * rank
             body.append(
                 f'<rect x="{x + 1:.1f}" y="{y + 1}" width="{col_w - 2:.1f}" height="{row_h - 2}" fill="{fill}" fill-opacity="{opacity:.2f}">'
-                f"<title>{escape(label)} · {escape(name)}: {fmt(value, unit)}{'（事件数少于20）' if small else ''}</title></rect>")
+                f"<title>{escape(label)} · {escape(name)}: {fmt(value, digits)}{'（事件数少于20）' if small else ''}</title></rect>")
             if value is not None:
-                body.append(f'<text x="{x + col_w / 2:.1f}" y="{y + 15}" font-size="10" text-anchor="middle">{fmt(value, unit)}{"*" if small else ""}</text>')
-        body.append(f'<text x="{width - 34}" y="{y + 15}" font-size="10" text-anchor="middle" font-weight="bold">{fmt(district.get(code), unit)}</text>')
+                body.append(f'<text x="{x + col_w / 2:.1f}" y="{y + 15}" font-size="10" text-anchor="middle">{fmt(value, digits)}{"*" if small else ""}</text>')
+        body.append(f'<text x="{width - 34}" y="{y + 15}" font-size="10" text-anchor="middle" font-weight="bold">{fmt(district.get(code), digits)}</text>')
     return _svg(width, top + len(indicators) * row_h + 6, title, body, "chart heatmap")
 
 

@@ -15,7 +15,6 @@ FINDING_COLUMNS = {"importance": "重要性", "rule_code": "规则", "rule_group
                    "departments": "部门", "message_zh": "问题 Finding"}
 IMPORTANCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 IMPORTANCE_ZH = {"high": "高", "medium": "中", "low": "低"}
-PLAN_ZH = {"women": "妇女发展规划 · Women's development plan", "children": "儿童发展规划 · Children's development plan"}
 
 CSS = """
 :root { --ink:#212121; --muted:#666; --line:#e0e0e0; }
@@ -116,8 +115,8 @@ def _summary(data: ReportData, indicators: list[dict], warn: dict) -> str:
     township_warnings = 0 if data.warnings_township.is_empty() else int(data.warnings_township["is_warning"].sum())
     kpis = [
         (len(indicators), "监测指标 indicators"), (len(targeted), "有量化目标 with a target"),
-        (counts.get("met", 0), "已达标 met"), (counts.get("on_track", 0), "有望达标 on track"),
-        (counts.get("at_risk", 0), "达标困难 at risk"), (counts.get("missed", 0), "未达标 missed"),
+        *[(counts.get(code, 0), f"{data.statuses.label(code)} {data.statuses.labels_en.get(code, code)}")
+          for code in ("met", "on_track", "not_significant", "at_risk", "missed")],
         (warnings_count, "全区预警 district warnings"), (township_warnings, "乡镇预警 township warnings"),
     ]
     out = ['<section id="summary"><h2>一、摘要 <span class="en">Summary</span></h2>']
@@ -130,9 +129,9 @@ def _summary(data: ReportData, indicators: list[dict], warn: dict) -> str:
                + charts.status_bars([("全部 All", counts)] + by_domain, f"{data.year}年各领域达标状态", data.statuses) + "</figure>")
     volatile = [i for i in indicators if warn.get(i["indicator_code"], {}).get("volatility_flag")]
     out.append("<h3>要点 Key points</h3><ul>")
-    out.append(f"<li>{len(targeted)}项有量化目标的指标中，已达标{counts.get('met', 0)}项，有望达标{counts.get('on_track', 0)}项，"
-               f"达标困难{counts.get('at_risk', 0)}项，未达标{counts.get('missed', 0)}项，"
-               f"差异无统计学意义{counts.get('not_significant', 0)}项；其余为基线期、无法评估或无数据。</li>")
+    tally = "，".join(f"{data.statuses.label(code)}{counts.get(code, 0)}项"
+                      for code in ("met", "on_track", "at_risk", "missed", "not_significant"))
+    out.append(f"<li>{len(targeted)}项有量化目标的指标中，{tally}；其余为基线期、无法评估或无数据。</li>")
     out.extend(_at_risk_points(data))
     if volatile:
         out.append(f"<li>波动较大（较上年或较前几年均值变化超过规则界限）：{escape('、'.join(i['name_zh'] for i in volatile))}。</li>")
@@ -150,17 +149,18 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
                     gaps: dict) -> str:
     plan, domain_zh, domain_en = domain
     items = [i for i in indicators if i["domain_zh"] == domain_zh and i["plan"] == plan]
-    out = [f'<section id="domain-{index}" class="domain"><h2>{escape(domain_zh)} <span class="en">{escape(domain_en)} · {escape(PLAN_ZH.get(plan, plan))}</span></h2>']
+    plan_label = f'{items[0]["plan_label_zh"]} · {items[0]["plan_label_en"]}' if items else plan
+    out = [f'<section id="domain-{index}" class="domain"><h2>{escape(domain_zh)} <span class="en">{escape(domain_en)} · {escape(plan_label)}</span></h2>']
     out.append('<table><thead><tr><th>代码 Code</th><th>指标 Indicator</th><th>单位</th><th class="num">女 F</th><th class="num">男 M</th>'
                '<th class="num">合计 Total</th><th>目标 Target</th><th>状态 Status</th><th class="num">2025预测 Projection</th><th>备注 Notes</th></tr></thead><tbody>')
     for ind in items:
-        code, unit = ind["indicator_code"], ind["unit"]
+        code, unit, digits = ind["indicator_code"], ind["unit"], ind["unit_decimals"]
         w = warn.get(code, {})
         notes = []
         cells = []
         for sex in ("2", "1", "_T"):
             v = values.get((code, sex))
-            text = fmt(v["value"], unit) if v else ""
+            text = fmt(v["value"], digits) if v else ""
             if v and v["small_numbers_flag"]:
                 text += '<span class="flag" title="事件数少于20">*</span>'
             cells.append(f'<td class="num">{text}</td>')
@@ -173,7 +173,7 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
         if w.get("projected_to_miss"):
             notes.append("趋势下滑")
         status = w.get("status") if w else ("no_target" if not ind["has_target"] else "no_value")
-        projection = fmt(w.get("projected_value"), unit) if w.get("projected_value") is not None else ""
+        projection = fmt(w.get("projected_value"), digits) if w.get("projected_value") is not None else ""
         out.append(
             f'<tr id="ind-{escape(code)}" data-indicator="{escape(code)}"><td class="code">{escape(code)}</td>'
             f'<td>{escape(ind["name_zh"])}<br><span class="en">{escape(ind["name_en"])}</span></td><td>{escape(ind["unit_label_zh"] or unit)}</td>'
@@ -196,7 +196,7 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
         if w.get("projected_value") is not None:
             projection = (w["projected_value"], w.get("projected_lower"), w.get("projected_upper"))
         status = w.get("status", "no_target" if not ind["has_target"] else "no_value")
-        svg = charts.series_chart(points, targets, unit, data.statuses.colour(status), f"{ind['name_zh']}：历年数值与目标",
+        svg = charts.series_chart(points, targets, ind["unit_decimals"], data.statuses.colour(status), f"{ind['name_zh']}：历年数值与目标",
                                   target_year=ind["target_year"] or 2025, projection=projection, last_year=data.year)
         figures.append(f'<figure data-indicator="{escape(code)}"><figcaption>{escape(ind["name_zh"])} '
                        f'<span class="en">({escape(ind["unit_label_zh"] or unit)})</span><span class="status">{_badge(data.statuses, status)}</span></figcaption>{svg}</figure>')
@@ -207,7 +207,7 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
     for ind in items:
         g = gaps.get(ind["indicator_code"])
         if g and g["female_value"] is not None and g["male_value"] is not None and g["female_to_male_ratio"]:
-            gap_rows.append((ind["name_zh"], g["female_to_male_ratio"], g["female_value"], g["male_value"], ind["unit"]))
+            gap_rows.append((ind["name_zh"], g["female_to_male_ratio"], g["female_value"], g["male_value"], ind["unit_decimals"]))
     if gap_rows:
         out.append("<h3>性别差距 <span class='en'>Gender gaps (female / male; for enrolment the gender parity index)</span></h3>")
         out.append(charts.parity_chart(gap_rows, f"{domain_zh}：女/男之比"))
@@ -224,7 +224,7 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
         district = {i["indicator_code"]: warn.get(i["indicator_code"], {}).get("value") for i in with_townships}
         out.append("<h3>乡镇比较 <span class='en'>Townships (green: meets the district target; red: does not; blue: darker = higher, no absolute target)</span></h3>")
         out.append(charts.township_heatmap([(i["indicator_code"], i["name_zh"]) for i in with_townships], data.townships,
-                                           cells, {i["indicator_code"]: i["unit"] for i in with_townships}, district,
+                                           cells, {i["indicator_code"]: i["unit_decimals"] for i in with_townships}, district,
                                            f"{domain_zh}：乡镇比较"))
     out.append("</section>")
     return "\n".join(out)
@@ -257,13 +257,13 @@ def _warning_section(data: ReportData, indicators: list[dict], warn: dict) -> st
     out.append('<table><thead><tr><th>指标 Indicator</th><th>责任部门 Department</th><th>状态</th><th class="num">当年值</th>'
                '<th>目标</th><th class="num">差距</th><th class="num">每年需改善</th><th>原因 Reason</th></tr></thead><tbody>')
     for w in district.iter_rows(named=True):
-        unit = w["unit"]
+        digits = w["unit_decimals"]
         out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td>{escape(w["name_zh"] or w["indicator_code"])}'
                    f'<br><span class="code">{escape(w["plan_clauses_zh"] or "")}</span></td>'
                    f'<td>{escape(w["responsible_department_zh"] or "")}</td><td>{_badge(data.statuses, w["status"])}</td>'
-                   f'<td class="num">{fmt(w["judged_value"], unit)}</td><td>{escape(w["target_short_zh"] or "")}</td>'
-                   f'<td class="num">{fmt(w["shortfall"], unit) if (w["shortfall"] or 0) > 0 else ""}</td>'
-                   f'<td class="num">{fmt(w["yearly_change_needed"], unit)}</td><td>{escape(w["reason_zh"] or "")}</td></tr>')
+                   f'<td class="num">{fmt(w["judged_value"], digits)}</td><td>{escape(w["target_short_zh"] or "")}</td>'
+                   f'<td class="num">{fmt(w["shortfall"], digits) if (w["shortfall"] or 0) > 0 else ""}</td>'
+                   f'<td class="num">{fmt(w["yearly_change_needed"], digits)}</td><td>{escape(w["reason_zh"] or "")}</td></tr>')
     out.append("</tbody></table>")
     towns = actions.filter(pl.col("area_level") == "township") if not actions.is_empty() else actions
     if towns.height:

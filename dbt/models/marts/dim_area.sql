@@ -4,9 +4,11 @@ select
     cast(name_zh as varchar) as name_zh,
     cast(name_en as varchar) as name_en,
     cast(level as varchar) as level,
-    cast(case level when 'province' then 1 when 'prefecture' then 2 when 'county' then 3 when 'township' then 4 end as integer) as level_order,
+    cast(l.sort_order as integer) as level_order,
+    cast(l.label_zh as varchar) as level_zh,
     cast(parent_code as varchar) as parent_code,
     cast(area_type_zh as varchar) as area_type_zh,
     cast(vintage as integer) as vintage,
     cast(level in ({% for level in var('rollup_levels') %}'{{ level }}'{% if not loop.last %}, {% endif %}{% endfor %}) as boolean) as is_reported
-from {{ ref('areas') }}
+from {{ ref('areas') }} as a
+left join {{ ref('area_level_labels') }} as l using (level)

@@ -69,6 +69,7 @@ select
     cast(responsible_department_zh as varchar) as responsible_department_zh,
     cast(unit as varchar) as unit,
     cast(unit_label_zh as varchar) as unit_label_zh,
+    cast(unit_decimals as integer) as unit_decimals,
     cast(value as double) as value,
     cast(judged_value as double) as judged_value,
     cast(assessment_basis as varchar) as assessment_basis,
