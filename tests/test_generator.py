@@ -8,12 +8,18 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 import unicodedata
 from pathlib import Path
 
 import openpyxl
 import pytest
 
+from dagster_project.config import PROJECT_ROOT
 from dagster_project.contracts import load_contracts, township_codes
 from dagster_project.generator import defects as defect_catalogue
 from dagster_project.generator import idnumbers
@@ -286,3 +292,61 @@ def test_other_areas_file(tmp_path: Path) -> None:
     assert len(ids) == len(set(ids)) and all(idnumbers.is_valid(i) for i in ids)
     header, rows = _rows(out / next(f["path"] for f in manifest["files"] if f["path"].startswith("forms/organization")))
     assert {r[_column(header, "forms", "township_code")] for r in rows} == {"430503", "430522"}
+
+
+def _session_processes(sid: int) -> list[str]:
+    """Command lines of the processes still alive in session `sid` (Linux /proc)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # fields: state ppid pgrp session …
+            alive.append(cmdline)
+    return alive
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc (Linux)")
+def test_worker_pool_ends_cleanly_when_the_parent_ignores_sigint_and_sigterm(tmp_path: Path) -> None:
+    """Started as `nohup make test &` starts it (SIGINT ignored) under Dagster (which maps SIGTERM to the SIGINT
+    handler, so SIGTERM is ignored too): the generator's worker pool still ends, and no worker outlives it."""
+    def ignore_both():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dagster_project.generator", "--out", str(tmp_path / "raw"), "--scale", "0.01",
+         "--years", "2024", "--jobs", "2", "--quiet"],
+        cwd=PROJECT_ROOT, preexec_fn=ignore_both, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, output[-2000:]
+    assert list((tmp_path / "raw").rglob("*.csv")), "the generator wrote no files"
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker exits just after its parent
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _session_processes(proc.pid) == []
+
+
+def test_a_worker_gets_default_signal_dispositions_back(monkeypatch) -> None:
+    """The part of the fix that does not depend on timing: a worker that inherited ignored SIGINT and SIGTERM
+    restores them, so that Pool.terminate() (SIGTERM) can end it."""
+    from dagster_project.generator import runner
+
+    monkeypatch.setattr(runner, "build_world", lambda options: None)
+    monkeypatch.setattr(runner, "plan_tasks", lambda world, options: [])
+    before = signal.signal(signal.SIGTERM, signal.SIG_IGN), signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        runner._start_worker(Options(out=Path("unused")))
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+        assert signal.getsignal(signal.SIGINT) == signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, before[0])
+        signal.signal(signal.SIGINT, before[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import shutil
+import signal
 import sys
 import time
 from collections import Counter
@@ -241,6 +242,11 @@ _WORKER_TASKS: list[Task] = []
 
 def _start_worker(options: Options) -> None:
     global _WORKER_TASKS
+    # A spawned worker inherits ignored signals: under nohup SIGINT is ignored, and Dagster maps SIGTERM to
+    # the SIGINT handler, so SIGTERM arrives ignored too. Pool.terminate() sends SIGTERM; an ignored one
+    # left it waiting for ever (and the workers orphaned). Workers get the default dispositions back.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     _WORKER_TASKS = plan_tasks(build_world(options), options)
 
 
@@ -256,8 +262,16 @@ def _run_tasks(tasks: list[Task], options: Options, say) -> list[list[dict]]:
     say(f"{len(tasks)} files in {jobs} worker processes")
     # Largest files first, so that no long task starts last and runs alone.
     order = sorted(range(len(tasks)), key=lambda i: tasks[i][0], reverse=True)
-    with multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(options,)) as pool:
+    # close + join, not the context manager: its __exit__ terminates the workers instead of letting them end.
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_start_worker, initargs=(options,))
+    try:
         results = dict(zip(order, pool.imap(_run_task, order, chunksize=1)))
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
     return [results[i] for i in range(len(tasks))]
 
 
