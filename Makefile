@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 MANIFEST := dbt/target/manifest.json
 RAW_DIR ?= $(or $(MONITOR_RAW_DIR),raw)
 
-.PHONY: setup run test test-fast manifest sample lock dagster-ui docs bench clean browser bytecode
+.PHONY: setup run test test-fast sql manifest sample lock dagster-ui docs bench clean browser bytecode
 
 setup: $(VENV)/.installed $(MANIFEST)
 
@@ -42,6 +42,12 @@ bytecode: $(VENV)/.installed
 
 run: setup sample bytecode
 	$(PY) -m dagster_project.cli run
+
+# The analysts' SQL shell on the published database ($MONITOR_DATA_DIR/monitoring.duckdb): read-only,
+# external access off (no other file, no network, no ATTACH of work.duckdb), ~/.duckdbrc skipped.
+# `cli shell` runs exactly the command the end of `make run` prints (publish.shell_command).
+sql: $(VENV)/.installed
+	@$(PY) -m dagster_project.cli shell
 
 # Headless Chromium for the annual report's browser test (tests/test_report.py skips it, with the reason,
 # when /usr/bin/chromium is missing). `make test` runs this first under CI=true, or when Chromium is missing

@@ -7,7 +7,8 @@
                                            of the latest year is withheld
   python -m dagster_project.cli status     files loaded and quarantined per extract, the published
                                            snapshot, recent failed-run alerts
-  python -m dagster_project.cli sql "..."  query the analysts' database read-only
+  python -m dagster_project.cli sql "..."  query the analysts' database read-only (--csv, --out FILE)
+  python -m dagster_project.cli shell      the analysts' SQL shell (what `make sql` opens)
   python -m dagster_project.cli docs       build the data dictionary (dbt docs, one offline HTML file)
                                            into $MONITOR_EXPORTS_DIR/data_dictionary/
 """
@@ -188,14 +189,53 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    """One query on the analysts' database: every column, up to --max-rows rows, or CSV (stdout or --out)."""
+    import duckdb
+
     from dagster_project.publish import open_published_readonly
 
-    con = open_published_readonly(get_settings().published_db)
+    path = get_settings().published_db
+    if not path.exists():
+        print(f"分析库不存在 / no analysts' database at {path}: 先运行 make run / run `make run` first", file=sys.stderr)
+        return 2
+    con = open_published_readonly(path)
     try:
-        print(con.sql(args.query))
+        result = con.sql(args.query)
+        if result is None:  # a statement without rows (SET, PRAGMA …)
+            return 0
+        if args.csv or args.out:
+            frame = result.pl()
+            if args.out:
+                # utf-8 with a byte-order mark: Excel on Chinese Windows then opens it correctly
+                out = Path(args.out)
+                frame.write_csv(out, include_bom=out.suffix.lower() == ".csv")
+                print(f"{frame.height:,} 行已写入 / rows written to {out}", file=sys.stderr)
+            else:
+                sys.stdout.write(frame.write_csv())
+        else:
+            result.show(max_rows=args.max_rows, max_width=100_000, max_col_width=args.max_col_width)
+    except duckdb.Error as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"SQL 错误 / SQL error: {first}", file=sys.stderr)
+        return 1
+    except OSError as err:
+        print(f"无法写入 / cannot write {args.out}: {err.strerror}", file=sys.stderr)
+        return 1
     finally:
         con.close()
     return 0
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    """The analysts' SQL shell (`make sql`): DuckDB's command line, read-only, external access off."""
+    from dagster_project.publish import shell_command
+
+    path = get_settings().published_db
+    if not path.exists():
+        print(f"分析库不存在 / no analysts' database at {path}: 先运行 make run / run `make run` first", file=sys.stderr)
+        return 2
+    command = shell_command(path)
+    os.execv(command[0], command)  # the shell replaces this process: its exit status is the command's
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
@@ -249,7 +289,13 @@ def main(argv: list[str] | None = None) -> int:
     status.set_defaults(func=cmd_status)
     sql = sub.add_parser("sql", help="query the analysts' database read-only")
     sql.add_argument("query")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.add_argument("--out", metavar="FILE", help="write the result as CSV to FILE (utf-8 with BOM for Excel)")
+    sql.add_argument("--max-rows", type=int, default=1000, help="rows shown in the table (default 1000)")
+    sql.add_argument("--max-col-width", type=int, default=60, help="characters shown per column (default 60)")
     sql.set_defaults(func=cmd_sql)
+    shell = sub.add_parser("shell", help="open the analysts' SQL shell (DuckDB, read-only; what `make sql` runs)")
+    shell.set_defaults(func=cmd_shell)
     docs = sub.add_parser("docs", help="build the data dictionary (dbt docs, static HTML)")
     docs.add_argument("--out", help="folder (default $MONITOR_EXPORTS_DIR/data_dictionary)")
     docs.set_defaults(func=cmd_docs)

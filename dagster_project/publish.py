@@ -31,14 +31,16 @@ import datetime as dt
 import hashlib
 import os
 import re
+import shlex
 import stat
+import sys
 import uuid
 from pathlib import Path
 
 import duckdb
 
 from dagster_project import database
-from dagster_project.config import Settings
+from dagster_project.config import PROJECT_ROOT, Settings
 
 # schema in work.duckdb -> schema in monitoring.duckdb
 PUBLISHED_SCHEMAS = {"main_marts": "marts", "audit": "audit"}
@@ -57,12 +59,28 @@ def open_published_readonly(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path), read_only=True, config={"enable_external_access": False})
 
 
+# The analysts' SQL shell: the DuckDB command line of the same release (package duckdb-cli), read-only, with
+# a user's ~/.duckdbrc skipped and external access off before the first query (once off it cannot be turned
+# back on while the database is open). `-safe` and `SET lock_configuration` would lock more, but DuckDB
+# 1.5's shell then fails at its first statement (it sets extension_directories itself), so they are not used.
+SHELL_ARGS = ("-readonly", "-init", "/dev/null", "-cmd", "SET enable_external_access = false")
+
+
+def shell_command(path: Path) -> list[str]:
+    """The analysts' SQL shell on `path`, as an argument list (what `make sql` runs)."""
+    return [str(Path(sys.executable).with_name("duckdb")), *SHELL_ARGS, str(path)]
+
+
 def readonly_hint(path: Path) -> str:
+    """The lines a run prints at its end: every command in them works as printed, from any folder."""
+    shell = " ".join(shlex.quote(part) for part in shell_command(path))
+    python = shlex.quote(str(Path(sys.executable)))
     return (
-        f"分析人员只读打开 / open read-only (never open work.duckdb: it is the pipeline's):\n"
-        f"  duckdb -readonly -cmd \"SET enable_external_access = false\" {path}\n"
-        f"  python -c \"from dagster_project.publish import open_published_readonly as o; "
-        f"print(o(__import__('pathlib').Path('{path}')).sql('select * from marts.fct_indicator_values limit 5'))\""
+        "分析人员只读打开 / open read-only (never open work.duckdb: it is the pipeline's):\n"
+        f"  cd {shlex.quote(str(PROJECT_ROOT))} && make sql\n"
+        f"  {shell}\n"
+        f"  cd {shlex.quote(str(PROJECT_ROOT))} && {python} -m dagster_project.cli sql "
+        "\"select * from marts.fct_indicator_values limit 5\""
     )
 
 
