@@ -345,6 +345,41 @@ def _record_seeds(fingerprints: dict[str, str], built: set[str], manifest_json: 
         con.close()
 
 
+def _drop_seed_tables_with_other_columns(names: set[str], manifest_json: dict) -> set[str]:
+    """Drop the table of each seed whose CSV now has other columns than its table (a column added to a seed).
+
+    dbt reloads an existing seed table in place, with the table's columns: the new CSV then fails to load and
+    the whole run stops. Dropped, the seed is created afresh by the same build. Returns the seeds dropped.
+    """
+    import csv
+
+    import duckdb
+
+    path = get_settings().work_db
+    if not names or not path.exists():
+        return set()
+    nodes = {n["name"]: n for n in manifest_json["nodes"].values() if n["resource_type"] == "seed" and n["name"] in names}
+    dropped = set()
+    con = database.connect(str(path))
+    try:
+        for name, node in nodes.items():
+            schema, table = node["schema"], node.get("alias") or name
+            with (DBT_PROJECT_DIR / node["original_file_path"]).open(encoding="utf-8-sig", newline="") as fh:
+                header = next(csv.reader(fh), [])
+            try:
+                columns = [r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                    "ORDER BY ordinal_position", [schema, table]).fetchall()]
+            except duckdb.Error:
+                continue
+            if columns and columns != header:
+                con.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}" CASCADE')
+                dropped.add(name)
+    finally:
+        con.close()
+    return dropped
+
+
 def _forget_seeds(names: set[str]) -> None:
     """A seed build that failed leaves its tables in an unknown state: reload them next time."""
     path = get_settings().work_db
@@ -411,6 +446,9 @@ class DbtRunnerResource(ConfigurableResource):
             if unchanged == selected_seeds:
                 context.log.info(f"dbt seeds unchanged, not reloaded: {', '.join(sorted(unchanged))}")
                 return
+            dropped = _drop_seed_tables_with_other_columns(selected_seeds - unchanged, manifest_json)
+            if dropped:
+                context.log.info(f"seed columns changed, tables recreated: {', '.join(sorted(dropped))}")
             if unchanged:
                 exclude = " ".join(sorted(unchanged))
                 if "--exclude" in selection:

@@ -6,5 +6,7 @@ select
     cast(sort_order as integer) as sort_order,
     cast(colour as varchar) as colour,
     cast(is_warning as boolean) as is_warning,
-    cast(description_zh as varchar) as description_zh
+    cast(description_zh as varchar) as description_zh,
+    cast(evaluation_group as varchar) as evaluation_group,
+    cast(evaluation_group_zh as varchar) as evaluation_group_zh
 from {{ ref('status_labels') }}
