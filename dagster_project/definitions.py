@@ -5,7 +5,7 @@ from dagster_project.assets.dbt import build_dbt_assets, dbt_resource
 from dagster_project.assets.extracts import build_extract_assets
 from dagster_project.assets.quality_checks import build_quality_checks
 from dagster_project.assets.outputs import analysts_database, department_feedback, indicator_table_exports
-from dagster_project.assets.outputs import annual_report, provincial_submission, submission_diff
+from dagster_project.assets.outputs import annual_report, final_evaluation, provincial_submission, submission_diff
 from dagster_project.operations import build_annual_schedule, build_raw_file_sensor, run_failure_alert
 from dagster_project.resources import WarehouseResource
 
@@ -33,7 +33,7 @@ all_check_keys = [key for checks in quality_checks for key in checks.check_keys]
     key for step in dbt_steps for key in step.check_keys]
 
 # The monitoring group's hand-over for the latest year (part of monitoring_job: it selects "*").
-handover_assets = [annual_report, provincial_submission, submission_diff]
+handover_assets = [annual_report, final_evaluation, provincial_submission, submission_diff]
 downstream_of_raw += [asset.key for asset in handover_assets]
 
 defs = Definitions(

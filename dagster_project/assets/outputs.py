@@ -102,6 +102,21 @@ def annual_report(context: AssetExecutionContext) -> MaterializeResult:
 
 
 @asset(
+    key=AssetKey(["exports", "final_evaluation"]),
+    deps=MART_KEYS,
+    group_name="outputs",
+    description="终期监测报告（2021–2025年，目标年度前为预评估）：HTML与XLSX / the plan period's final evaluation.",
+    kinds={"html", "xlsx"},
+)
+def final_evaluation(context: AssetExecutionContext) -> MaterializeResult:
+    from dagster_project.report.final_evaluation import write_final_evaluation
+
+    html, xlsx = write_final_evaluation(get_settings())
+    context.log.info(f"wrote {html} and {xlsx}")
+    return MaterializeResult(metadata={"path": MetadataValue.path(str(html)), "tables": MetadataValue.path(str(xlsx))})
+
+
+@asset(
     key=AssetKey(["exports", "provincial_submission"]),
     deps=MART_KEYS,
     group_name="outputs",
