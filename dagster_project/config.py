@@ -188,7 +188,7 @@ class Settings:
         private(key_file)
         key = key_file.read_text(encoding="utf-8").strip()
         if legacy.is_file():
-            legacy.unlink()
+            legacy.unlink(missing_ok=True)  # two runs starting together both get here
             if legacy_key and legacy_key != key:
                 print(f"警告：已删除数据目录中的旧开发密钥，{self.work_db.name} 中已有的假名与新加载的数据不一致，请重建"
                       f"（make clean run）/ WARNING: removed an older development key {legacy}; pseudonyms already in "
