@@ -90,8 +90,8 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     instance = _dagster_instance()
     # A run killed earlier (SIGKILL, power cut) left its run "started" and its writer slot claimed:
     # without this the next run would wait for that slot forever.
-    for run_id in recover_abandoned_runs(instance):
-        print(f"前一次运行 {run_id} 的进程已不存在，已标记为失败 / abandoned run {run_id} marked failed",
+    for abandoned in recover_abandoned_runs(instance):
+        print(f"前一次运行 {abandoned} 的进程已不存在，已标记为失败 / abandoned run {abandoned} marked failed",
               file=sys.stderr)
     for leftover in remove_leftovers(settings.published_db):
         print(f"已清理上次中断留下的临时文件 / removed leftover {leftover.name}", file=sys.stderr)
