@@ -174,3 +174,20 @@ def test_share_opens_exports_to_the_group_only_and_keeps_the_set_group_id_bit(tm
     private_tree(exports)
     assert mode(exports / "feedback") == 0o700 and mode(exports / "feedback" / "a.xlsx") == 0o600
     assert mode(exports) == 0o700  # private drops the set-group-ID bit: nothing there is for the group
+
+
+def test_dagster_event_log_files_are_private_whichever_process_creates_them(tmp_path):
+    """`dagster job launch` run from an ordinary shell (umask 022) writes the first event of the run it queues."""
+    from dagster_project.event_log_storage import PooledSqliteEventLogStorage
+
+    previous = os.umask(0o022)
+    try:
+        storage = PooledSqliteEventLogStorage(str(tmp_path / "runs"))
+        try:
+            with storage._connect("some-run"):
+                pass
+        finally:
+            storage.dispose()
+    finally:
+        os.umask(previous)
+    assert mode(tmp_path / "runs" / "some-run.db") == 0o600 and mode(tmp_path / "runs" / "index.db") == 0o600
