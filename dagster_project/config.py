@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from dagster_project.permissions import PRIVATE_DIR, PRIVATE_FILE, private, private_dir, shared_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
@@ -145,8 +147,6 @@ class Settings:
         return text
 
     def _development_key(self) -> bytes:
-        from dagster_project.permissions import PRIVATE_DIR, PRIVATE_FILE, private, private_dir
-
         key_file = dev_key_file()
         self._refuse_inside_project_or_data(key_file, DEV_KEY_FILE_ENV)
         # The default folder is ours alone and is kept 0700; a folder named by MONITOR_DEV_KEY_FILE may be
@@ -230,8 +230,6 @@ def get_settings() -> Settings:
 
 def export_dbt_env(settings: Settings | None = None) -> None:
     """dbt reads the working database path from MONITOR_WORK_DB (see dbt/profiles.yml)."""
-    from dagster_project.permissions import shared_dir
-
     settings = settings or get_settings()
     shared_dir(settings.data_dir)  # dbt may be the first to open the database
     os.environ["MONITOR_WORK_DB"] = str(settings.work_db)

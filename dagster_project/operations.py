@@ -66,6 +66,7 @@ from dagster import (
     sensor,
 )
 from dagster._core.definitions.executor_definition import IN_PROC_CONFIG
+from dagster._core.errors import raise_execution_interrupts
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.executor.in_process import InProcessExecutor
 
@@ -256,11 +257,16 @@ class RunLockedInProcessExecutor(InProcessExecutor):
             lock.acquire(holder)
         except RunLockBusy as busy:
             wait = run_lock_wait_seconds()
+            zh = busy.holder.describe_zh() if busy.holder else "另一次运行"
+            en = busy.holder.describe_en() if busy.holder else "another run"
             yield DagsterEvent.engine_event(
-                plan_context, f"等待正在进行的运行结束（最多 {wait:.0f} 秒）/ waiting up to {wait:.0f} s for the run in "
-                              f"progress: {busy.holder.describe_en() if busy.holder else 'unknown'}", EngineEventData())
-            # RunLockBusy after the wait fails the run with its one-line message, before any step ran.
-            lock.acquire(holder, wait_seconds=wait)
+                plan_context, f"等待{zh}结束（最多 {wait:.0f} 秒）/ waiting up to {wait:.0f} s for {en} to finish",
+                EngineEventData())
+            # Dagster defers interrupts outside step code (capture_interrupts): without this, terminating the
+            # run from the UI while it waits would take effect only when the wait is over.
+            with raise_execution_interrupts():
+                # RunLockBusy after the wait fails the run with its one-line message, before any step ran.
+                lock.acquire(holder, wait_seconds=wait)
         try:
             yield DagsterEvent.engine_event(
                 plan_context, f"已取得运行锁 / run lock taken: {lock.path}", EngineEventData())

@@ -188,7 +188,8 @@ def test_a_run_dagster_launches_waits_for_the_lock_then_fails_before_any_step(wo
             events = instance.all_logs(result.run_id)
             kinds = [e.dagster_event.event_type_value for e in events if e.dagster_event]
             assert "STEP_START" not in kinds  # nothing ran
-            assert any("waiting up to 1 s" in e.message and "run-of-the-cli" in e.message for e in events)
+            assert any(e.message.startswith("等待运行 run-of-the-cli（") and "waiting up to 1 s for run run-of-the-cli" in e.message
+                       for e in events)
             failure = next(e.dagster_event for e in events if e.dagster_event and e.dagster_event.is_run_failure)
             error = failure.event_specific_data.error
             assert error.cls_name == "RunLockBusy" and "run-of-the-cli" in error.message
@@ -201,6 +202,59 @@ def test_a_run_dagster_launches_waits_for_the_lock_then_fails_before_any_step(wo
             assert current_holder(workspace["warehouse"]) is None  # released at the end of the run
     finally:
         other.close()
+
+
+# A run worker as Dagster starts one (`dagster api execute_run` maps SIGTERM to SIGINT, then runs the job's
+# own executor), running raw/file_inventory of monitoring_job.
+RUN_WORKER = """
+from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
+from dagster._utils.interrupts import setup_interrupt_handlers
+from tests.test_run_lock import _monitoring_job
+setup_interrupt_handlers()
+with DagsterInstance.get() as instance:
+    result = execute_job(reconstructable(_monitoring_job), instance,
+                         asset_selection=[AssetKey(["raw", "file_inventory"])])
+    print("run", result.run_id, instance.get_run_by_id(result.run_id).status.value, flush=True)
+"""
+
+
+def test_a_run_waiting_for_the_lock_can_be_terminated_at_once(workspace):
+    """Termination from the UI reaches the run worker as SIGTERM; Dagster defers interrupts outside step
+    code, so without care the run would only stop when its wait (an hour by default) is over."""
+    from dagster_project.operations import ensure_dagster_home
+
+    ensure_dagster_home()
+    other = HeldElsewhere(workspace["warehouse"])
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "MONITOR_RUN_LOCK_WAIT_SECONDS": "300"}
+    worker = subprocess.Popen([sys.executable, "-c", RUN_WORKER], cwd=PROJECT_ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not _waiting_runs():
+            assert worker.poll() is None, worker.communicate()
+            time.sleep(0.5)
+        assert _waiting_runs(), "the run never started waiting for the lock"
+        worker.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        out, err = worker.communicate(timeout=120)
+        assert time.monotonic() - stopped < 30, "the run kept waiting after SIGTERM"
+        [(run_id, status)] = [line.split()[1:] for line in out.splitlines() if line.startswith("run ")]
+        assert status in ("FAILURE", "CANCELED")
+        assert other.proc.poll() is None and current_holder(workspace["warehouse"]).run_id == other.run_id
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.communicate(timeout=60)
+        other.close()
+
+
+def _waiting_runs() -> list[str]:
+    """Runs of the current instance that logged that they wait for the run lock."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.get() as instance:
+        return [r.run_id for r in instance.get_runs()
+                if any("waiting up to" in (e.message or "") for e in instance.all_logs(r.run_id))]
 
 
 def test_the_run_queue_admits_one_run_of_the_job_at_a_time(workspace):
