@@ -78,9 +78,10 @@ browser:
 		fi; \
 	fi
 
-# The Dagster UI on http://localhost:3000 (asset graph, checks, runs, sensor, schedule).
+# The Dagster UI on http://localhost:3000 (asset graph, checks, runs, sensor, schedule). umask 077: the webserver
+# and the daemon write Dagster's storage (run history, schedules) private, like the pipeline (permissions.py).
 dagster-ui: setup
-	export DAGSTER_HOME="$$($(PY) -c 'from dagster_project.operations import ensure_dagster_home as h; print(h())')" && \
+	umask 077 && export DAGSTER_HOME="$$($(PY) -c 'from dagster_project.operations import ensure_dagster_home as h; print(h())')" && \
 	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(VENV)/bin/dagster dev -w workspace.yaml
 
 docs: setup

@@ -4,7 +4,8 @@
                                            (what `make run` does); exit 0 when published - completely or
                                            partially, figures whose inputs are missing being withheld -,
                                            1 when the run failed, 3 with --fail-on-withheld if any figure
-                                           of the latest year is withheld
+                                           of the latest year is withheld, 4 when another run is in
+                                           progress (`--wait SECONDS` waits for it that long first)
   python -m dagster_project.cli status     files loaded and quarantined per extract, the published
                                            snapshot, recent failed-run alerts
   python -m dagster_project.cli sql "..."  query the analysts' database read-only (--csv, --out FILE)
@@ -21,16 +22,21 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 from dagster_project import database
 from dagster_project.config import ConfigurationError, get_settings
+from dagster_project.permissions import restrict_umask, share, shared_dir
+from dagster_project.run_lock import Holder, RunLock, RunLockBusy, current_holder
 
 RECENT_ALERTS = 5
 # Exit status of `run`: 0 published (complete, or partial: some figures withheld because their inputs are
 # missing, which is a normal state); 1 the run failed and nothing new was published; 2 configuration error;
-# 3 only with --fail-on-withheld: published, but figures of the latest year are withheld.
+# 3 only with --fail-on-withheld: published, but figures of the latest year are withheld; 4 another run is in
+# progress (nothing was done; retry later).
 EXIT_PARTIAL = 3
+EXIT_BUSY = 4
 
 
 def _dagster_instance():
@@ -45,6 +51,31 @@ def _dagster_instance():
 def cmd_run(args: argparse.Namespace) -> int:
     settings = get_settings()
     settings.hmac_key()  # refuse to start before any work if the key is missing outside development
+    # The run lock comes before anything else (Dagster's instance, leftovers, the working database): a second
+    # run must not even tidy up after the first. Dagster is not imported yet, so refusing takes a moment.
+    run_id = str(uuid.uuid4())
+    lock = RunLock(settings.data_dir)
+    try:
+        lock.acquire(Holder.this_process(run_id, "cli"), wait_seconds=args.wait, on_wait=_print_waiting(args.wait))
+    except RunLockBusy as busy:
+        print(busy.message(), file=sys.stderr)
+        return EXIT_BUSY
+    try:
+        return _run_locked(args, settings, run_id)
+    finally:
+        lock.release()
+
+
+def _print_waiting(seconds: float):
+    def tell(holder: Holder | None) -> None:
+        what_zh = holder.describe_zh() if holder else "另一次运行"
+        what_en = holder.describe_en() if holder else "another run"
+        print(f"等待{what_zh}结束（最多 {seconds:.0f} 秒）/ waiting up to {seconds:.0f} s for {what_en} to finish",
+              file=sys.stderr, flush=True)
+    return tell
+
+
+def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     started = time.perf_counter()
     from dagster_project.definitions import defs
     from dagster_project.operations import (
@@ -60,8 +91,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     instance = _dagster_instance()
     # A run killed earlier (SIGKILL, power cut) left its run "started" and its writer slot claimed:
     # without this the next run would wait for that slot forever.
-    for run_id in recover_abandoned_runs(instance):
-        print(f"前一次运行 {run_id} 的进程已不存在，已标记为失败 / abandoned run {run_id} marked failed",
+    for abandoned in recover_abandoned_runs(instance):
+        print(f"前一次运行 {abandoned} 的进程已不存在，已标记为失败 / abandoned run {abandoned} marked failed",
               file=sys.stderr)
     for leftover in remove_leftovers(settings.published_db):
         print(f"已清理上次中断留下的临时文件 / removed leftover {leftover.name}", file=sys.stderr)
@@ -72,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # included): with one event per asset instead, starting the run takes seconds, not a minute.
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
     before = (read_publication(settings.published_db) or {}).get("publication_id")
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_id=run_id)
     elapsed = time.perf_counter() - started
     _print_summary(settings)
     publication = read_publication(settings.published_db) or {}
@@ -161,6 +192,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     from dagster_project.publish import read_publication
 
     settings = get_settings()
+    running = current_holder(settings.data_dir)
+    if running is not None:
+        print(f"运行中 / in progress: {running.describe_zh()} / {running.describe_en()}")
     _print_summary(settings)
     publication = read_publication(settings.published_db)
     if publication:
@@ -249,7 +283,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     export_dbt_env(settings)
     dbt = Path(sys.executable).with_name("dbt")
     out = Path(args.out) if args.out else settings.exports_dir / "data_dictionary"
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shared_dir(settings.data_dir)
     with tempfile.TemporaryDirectory(prefix=".dbt_docs_", dir=settings.data_dir) as target:
         proc = subprocess.run(
             [str(dbt) if dbt.exists() else "dbt", "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
@@ -270,6 +304,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
         for name in ("manifest.json", "catalog.json"):
             if (Path(target) / name).exists():
                 shutil.copyfile(Path(target) / name, out / name)
+    share(out)  # an export: readable by the analysts' group (permissions.py)
     print(f"数据字典 data dictionary: {out / 'index.html'} (opens offline in a browser)")
     return 0
 
@@ -280,9 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the whole pipeline once",
                          description="Exit status: 0 published (complete or partial), 1 failed, 2 configuration error, "
-                                     "3 with --fail-on-withheld when figures of the latest year are withheld.")
+                                     "3 with --fail-on-withheld when figures of the latest year are withheld, "
+                                     "4 another run is in progress (nothing done).")
     run.add_argument("--fail-on-withheld", action="store_true",
                      help="exit 3 when figures of the latest year are withheld (for schedulers that must alert)")
+    run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                     help="if another run is in progress, wait for it at most this long (default 0: exit 4 at once)")
     run.set_defaults(func=cmd_run)
     status = sub.add_parser("status", help="load ledger, published snapshot, recent alerts")
     status.add_argument("--alerts", type=int, default=RECENT_ALERTS, help="how many recent alerts to show")
@@ -300,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     docs.add_argument("--out", help="folder (default $MONITOR_EXPORTS_DIR/data_dictionary)")
     docs.set_defaults(func=cmd_docs)
     args = parser.parse_args(argv)
+    restrict_umask()  # what the pipeline creates is private unless opened on purpose (permissions.py)
     try:
         return args.func(args)
     except ConfigurationError as err:

@@ -1,12 +1,25 @@
 """The one Dagster Definitions of the monitoring warehouse (loaded by workspace.yaml)."""
-from dagster import Definitions, define_asset_job, in_process_executor
+from dagster import Definitions, define_asset_job
+
+from dagster_project.permissions import restrict_umask
+
+# Every Dagster process that runs our code loads this module first (the code server, each run worker):
+# what they create - work.duckdb, dbt's logs, Dagster's storage - is private from the start (permissions.py).
+restrict_umask()
 
 from dagster_project.assets.dbt import build_dbt_assets, dbt_resource
 from dagster_project.assets.extracts import build_extract_assets
 from dagster_project.assets.quality_checks import build_quality_checks
 from dagster_project.assets.outputs import analysts_database, department_feedback, indicator_table_exports
 from dagster_project.assets.outputs import annual_report, final_evaluation, provincial_submission, submission_diff
-from dagster_project.operations import build_annual_schedule, build_raw_file_sensor, run_failure_alert
+from dagster_project.operations import (
+    RUN_LOCK_TAG,
+    RUN_LOCK_TAG_VALUE,
+    build_annual_schedule,
+    build_raw_file_sensor,
+    run_failure_alert,
+    run_locked_in_process_executor,
+)
 from dagster_project.resources import WarehouseResource
 
 extract_assets = build_extract_assets()
@@ -17,7 +30,10 @@ monitoring_job = define_asset_job(
     "monitoring_job",
     selection="*",
     description="全流程：读取各部门报送文件 → 质量关卡 → dbt 指标集市 → 发布分析库 → 导出。",
-    executor_def=in_process_executor,  # one process: DuckDB admits one writer
+    # One process (DuckDB admits one writer), holding the run lock for the whole run (run_lock.py).
+    executor_def=run_locked_in_process_executor,
+    # Counted by the run queue's tag limit: one run of this job at a time (operations.DAGSTER_INSTANCE_SETTINGS).
+    tags={RUN_LOCK_TAG: RUN_LOCK_TAG_VALUE},
 )
 
 # Everything a changed file can affect: all dbt models and the outputs.

@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
@@ -27,6 +28,8 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.sql import create_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+from dagster_project.permissions import private
 
 # A run writes its own file and the index; a webserver reads a few runs at a time.
 MAX_OPEN_SHARDS = 8
@@ -76,6 +79,11 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
                 engine.dispose()  # a connection opened before the file was in WAL mode is not reused
+                # Private whichever process created it (`dagster job launch` from a shell with umask 022 writes
+                # the first event of the runs it queues); SQLite gives a WAL created later the file's mode.
+                db_file = self.path_for_shard(shard)
+                for part in (db_file, f"{db_file}-wal", f"{db_file}-shm"):
+                    private(Path(part))
             with engine.connect() as conn:
                 with conn.begin():
                     yield conn

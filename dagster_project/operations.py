@@ -18,8 +18,14 @@
 * `run_failure_alert` writes every failed run to `$MONITOR_DATA_DIR/alerts/run_failures.jsonl`
   (read by `cli status`, the report and the CLI) and to the Dagster log. The CLI writes the same record
   for its own runs (it does not need the daemon); records are unique per run id.
-* `ensure_dagster_home` writes the instance settings: one run at a time, the `duckdb_writer` pool
-  limited to 1 (DuckDB admits one writer process), run monitoring that frees the slots of dead runs.
+* `ensure_dagster_home` writes the instance settings: one run at a time (and one run of `monitoring_job`
+  even if the instance's limit is raised for other jobs), the `duckdb_writer` pool limited to 1 (DuckDB
+  admits one writer process), run monitoring that frees the slots of dead runs. Dagster's storage there
+  is private to the pipeline's account (0700/0600, see permissions.py).
+* `run_locked_in_process_executor`, the job's executor: every run Dagster launches (sensor, schedule,
+  backfill, UI) takes the run lock (run_lock.py) before its first step, so it cannot overlap a `cli run`,
+  which does not pass through Dagster's run queue. The CLI takes the same lock itself: `execute_in_process`
+  replaces the job's executor by Dagster's own.
 * `recover_abandoned_runs` marks CLI runs whose process no longer exists (SIGKILL, power cut) as
   failed and frees their pool slots, which would otherwise block the next run forever.
 """
@@ -53,14 +59,22 @@ from dagster import (
     SensorEvaluationContext,
     SkipReason,
     TimeWindowPartitionsDefinition,
+    executor,
+    in_process_executor,
     run_failure_sensor,
     schedule,
     sensor,
 )
+from dagster._core.definitions.executor_definition import IN_PROC_CONFIG
+from dagster._core.errors import raise_execution_interrupts
+from dagster._core.events import DagsterEvent, EngineEventData
+from dagster._core.executor.in_process import InProcessExecutor
 
 from dagster_project.config import get_settings
 from dagster_project.contracts import Extract, load_contracts
 from dagster_project.ingest.discovery import discover, identify, sha256_of
+from dagster_project.permissions import private, private_dir, private_tree, restrict_umask
+from dagster_project.run_lock import Holder, RunLock, RunLockBusy
 
 # --------------------------------------------------------------------------- partitions
 
@@ -128,14 +142,22 @@ def raw_dir_range_tags() -> dict[str, str]:
 
 # --------------------------------------------------------------------------- Dagster home
 
+# Every run of monitoring_job carries this tag (definitions.py); the run queue admits one run with it at a
+# time. CLI runs carry it too and are counted by the queue while they are in progress.
+RUN_LOCK_TAG = "monitor/run_lock"
+RUN_LOCK_TAG_VALUE = "warehouse"
+
 DAGSTER_INSTANCE_SETTINGS = {
     "concurrency": {
         # DuckDB admits one writer process: every step that writes the working database uses the pool
         # `duckdb_writer` (and every unconfigured pool gets this limit). Slots are claimed per step.
         "pools": {"default_limit": 1, "granularity": "op"},
-        # Runs launched by the daemon (sensor, schedule, UI) run one at a time: steps that only read
-        # the working database (exports) cannot meet another run's writer either.
-        "runs": {"max_concurrent_runs": 1},
+        # Runs launched by the daemon (sensor, schedule, UI) wait in the queue and start one at a time:
+        # steps that only read the working database (exports) cannot meet another run's writer either.
+        # The tag limit keeps monitoring_job at one run even if an operator raises max_concurrent_runs for
+        # other jobs of the instance.
+        "runs": {"max_concurrent_runs": 1,
+                 "tag_concurrency_limits": [{"key": RUN_LOCK_TAG, "value": RUN_LOCK_TAG_VALUE, "limit": 1}]},
     },
     "run_monitoring": {
         "enabled": True,
@@ -172,10 +194,14 @@ def _event_log_storage_setting(current: dict, home: Path) -> dict:
 def ensure_dagster_home() -> Path:
     """DAGSTER_HOME defaults to $MONITOR_DATA_DIR/dagster_home; its dagster.yaml gets our settings.
 
-    Settings already in an existing dagster.yaml are kept; ours are added or enforced.
+    Settings already in an existing dagster.yaml are kept; ours are added or enforced. The home and
+    everything in it are private (0700/0600): run history, event logs and compute logs carry file names,
+    row counts and error messages about the departments' data. Files Dagster creates later are private
+    through the umask; what an earlier version left open is closed here.
     """
     home = Path(os.environ.get("DAGSTER_HOME") or get_settings().data_dir / "dagster_home")
-    home.mkdir(parents=True, exist_ok=True)
+    private_dir(home)
+    private_tree(home)
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"
     current = {}
@@ -186,8 +212,74 @@ def ensure_dagster_home() -> Path:
     if wanted != current:
         tmp = config.with_name(f".{config.name}.{os.getpid()}.tmp")
         tmp.write_text(yaml.safe_dump(wanted, sort_keys=True), encoding="utf-8")
+        private(tmp)
         os.replace(tmp, config)
     return home
+
+
+# --------------------------------------------------------------------------- the run lock in the executor
+
+RUN_LOCK_WAIT_ENV = "MONITOR_RUN_LOCK_WAIT_SECONDS"
+# A run Dagster launched was already queued behind every other run of the instance; it can only meet a
+# `cli run`, which takes minutes on a district's data. An hour covers that and bounds the wait of a run
+# that would otherwise sit "started" behind a CLI run that hangs.
+DEFAULT_RUN_LOCK_WAIT_SECONDS = 3600.0
+
+
+def run_lock_wait_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(RUN_LOCK_WAIT_ENV, DEFAULT_RUN_LOCK_WAIT_SECONDS)))
+    except ValueError:
+        return DEFAULT_RUN_LOCK_WAIT_SECONDS
+
+
+def launched_by(tags) -> str:
+    """How a run was started, from its tags: the CLI, the sensor, the schedule, a backfill or the UI."""
+    if tags.get("monitor/trigger"):
+        return tags["monitor/trigger"]
+    for tag, name in (("dagster/sensor_name", "sensor"), ("dagster/schedule_name", "schedule"),
+                      ("dagster/backfill", "backfill")):
+        if tags.get(tag):
+            return f"{name} {tags[tag]}"
+    return "Dagster UI"
+
+
+class RunLockedInProcessExecutor(InProcessExecutor):
+    """Dagster's in-process executor, holding the run lock from before the first step to after the last."""
+
+    def execute(self, plan_context, execution_plan):
+        restrict_umask()  # a run worker Dagster started: its files are private (permissions.py)
+        settings = get_settings()
+        lock = RunLock(settings.data_dir)
+        run = plan_context.dagster_run
+        holder = Holder.this_process(run.run_id, launched_by(run.tags))
+        try:
+            lock.acquire(holder)
+        except RunLockBusy as busy:
+            wait = run_lock_wait_seconds()
+            zh = busy.holder.describe_zh() if busy.holder else "另一次运行"
+            en = busy.holder.describe_en() if busy.holder else "another run"
+            yield DagsterEvent.engine_event(
+                plan_context, f"等待{zh}结束（最多 {wait:.0f} 秒）/ waiting up to {wait:.0f} s for {en} to finish",
+                EngineEventData())
+            # Dagster defers interrupts outside step code (capture_interrupts): without this, terminating the
+            # run from the UI while it waits would take effect only when the wait is over.
+            with raise_execution_interrupts():
+                # RunLockBusy after the wait fails the run with its one-line message, before any step ran.
+                lock.acquire(holder, wait_seconds=wait)
+        try:
+            yield DagsterEvent.engine_event(
+                plan_context, f"已取得运行锁 / run lock taken: {lock.path}", EngineEventData())
+            yield from super().execute(plan_context, execution_plan)
+        finally:
+            lock.release()  # SIGTERM and termination from the UI arrive here as an interrupt
+
+
+@executor(name="in_process", config_schema=IN_PROC_CONFIG)
+def run_locked_in_process_executor(init_context):
+    """`in_process` with the run lock (same name and configuration, so the launchpad's config still applies)."""
+    base = in_process_executor.executor_creation_fn(init_context)
+    return RunLockedInProcessExecutor(retries=base.retries, step_dependency_config=base.step_dependency_config)
 
 
 # --------------------------------------------------------------------------- the file-drop sensor
@@ -355,7 +447,7 @@ def read_alerts(limit: int | None = None) -> list[dict]:
 def write_alert(record: dict) -> Path:
     """Append one alert; a run already alerted (by the sensor or the CLI) is not written twice."""
     path = alerts_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # failure messages name files and departments' problems: the pipeline's own
     run_id = record.get("run_id")
     if run_id and any(r.get("run_id") == run_id for r in read_alerts()):
         return path
@@ -363,6 +455,7 @@ def write_alert(record: dict) -> Path:
         fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+    private(path)
     return path
 
 

@@ -6,8 +6,10 @@ rule are left out of them, and the figures that need them are withheld, see
 marts.fct_indicator_publication), the marts and dimensions
 (`main_marts` → schema `marts`), the audit tables and findings (`audit`) and a
 `meta.publication` row are copied into a new file next to the published one.
-That file is checkpointed (no WAL), closed, made read-only, flushed to disk and
-renamed over `monitoring.duckdb` (rename is atomic on POSIX).
+That file is checkpointed (no WAL), closed, made read-only (0440: the analysts'
+group reads it, see permissions.py; while it is built it is 0600 like every
+database the pipeline writes), flushed to disk and renamed over
+`monitoring.duckdb` (rename is atomic on POSIX).
 
 What a reader sees: a connection opened before the rename keeps reading the old
 snapshot (its inode lives on until closed); a connection opened after it sees
@@ -32,7 +34,6 @@ import hashlib
 import os
 import re
 import shlex
-import stat
 import sys
 import uuid
 from pathlib import Path
@@ -41,6 +42,7 @@ import duckdb
 
 from dagster_project import database
 from dagster_project.config import PROJECT_ROOT, Settings
+from dagster_project.permissions import PUBLISHED_FILE, shared_dir
 
 # schema in work.duckdb -> schema in monitoring.duckdb
 PUBLISHED_SCHEMAS = {"main_marts": "marts", "audit": "audit"}
@@ -193,7 +195,7 @@ def publish(settings: Settings, run_id: str = "") -> dict:
 
     Returns {"schema.table": row count}.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shared_dir(settings.data_dir)
     target = settings.published_db
     remove_leftovers(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
@@ -231,7 +233,9 @@ def publish(settings: Settings, run_id: str = "") -> dict:
             con.close()
         if tmp_wal.exists():  # CHECKPOINT + close leave none; a WAL here would be lost by the rename
             raise RuntimeError(f"{tmp_wal} still exists after CHECKPOINT; not publishing")
-        os.chmod(tmp, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # 0444: nobody opens it for writing by mistake
+        # 0440 (permissions.py): the analysts' group reads it; nobody, the pipeline included, opens it for
+        # writing by mistake (it is only ever replaced whole); other accounts have no business reading it.
+        os.chmod(tmp, PUBLISHED_FILE)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         # A WAL next to the published name would be replayed onto the new file by the next reader:

@@ -9,6 +9,7 @@ from dagster import ConfigurableResource
 from dagster_project import database
 from dagster_project.config import get_settings
 from dagster_project.ingest.audit_tables import ensure_schema
+from dagster_project.permissions import shared_dir
 
 
 class WarehouseResource(ConfigurableResource):
@@ -23,7 +24,7 @@ class WarehouseResource(ConfigurableResource):
     @contextmanager
     def connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         path = self.path()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        shared_dir(path.parent)  # the data directory: analysts traverse it to the published database
         con = database.connect(str(path))
         try:
             ensure_schema(con)

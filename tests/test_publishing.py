@@ -95,7 +95,7 @@ def test_published_file_is_complete_read_only_and_closed_to_other_files(publishe
     folder = published.parent
     assert not Path(f"{published}.wal").exists()
     assert not [p.name for p in folder.iterdir() if p.name.startswith(".monitoring.duckdb")]
-    assert stat.S_IMODE(published.stat().st_mode) == 0o444
+    assert stat.S_IMODE(published.stat().st_mode) == 0o440  # the analysts' group reads it (permissions.py)
     con = open_published_readonly(published)
     try:
         with pytest.raises(duckdb.Error):

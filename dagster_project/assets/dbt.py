@@ -46,6 +46,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 from dagster_project import database
 from dagster_project.config import DBT_PROJECT_DIR, export_dbt_env, get_settings
 from dagster_project.contracts import load_contracts
+from dagster_project.permissions import private_dir
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 MANIFEST = Path(dbt_project.manifest_path)
@@ -403,8 +404,9 @@ class DbtRunnerResource(ConfigurableResource):
 
     def target_path(self) -> Path:
         path = Path(self.target_dir) if self.target_dir else get_settings().data_dir / "dbt_target"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        # Private like the working database they describe: dbt's logs, run results and compiled SQL name
+        # its tables, row counts, failures and path (permissions.py).
+        return private_dir(path)
 
     def build(self, context: AssetExecutionContext, extra_args: list[str] | None = None, skip_unchanged_seeds: bool = False):
         """`dbt build` of the assets (and checks) selected in this step; yields Outputs and check results."""

@@ -1,4 +1,8 @@
-"""What leaves the warehouse: the analysts' database and the export files."""
+"""What leaves the warehouse: the analysts' database and the export files.
+
+Each export asset ends with `share(exports_dir)`: the pipeline's umask makes what it writes private, and
+exports are for the analysts' group (0750/0640, permissions.py).
+"""
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from dagster_project import database
@@ -8,6 +12,7 @@ from dagster_project.contracts import load_contracts
 from dagster_project.exports.feedback import write_feedback_files
 from dagster_project.exports.indicator_tables import write_indicator_tables
 from dagster_project.operations import WRITER_RETRY_POLICY
+from dagster_project.permissions import share
 from dagster_project.publication_summary import format_summary, read_summary
 from dagster_project.publish import open_published_readonly, publish, readonly_hint
 
@@ -66,6 +71,7 @@ def analysts_database(context: AssetExecutionContext) -> MaterializeResult:
 def indicator_table_exports(context: AssetExecutionContext) -> MaterializeResult:
     settings = get_settings()
     files = write_indicator_tables(settings)
+    share(settings.exports_dir)
     for f in files:
         context.log.info(f"wrote {f}")
     return MaterializeResult(metadata={"files": MetadataValue.json([str(f) for f in files])})
@@ -79,7 +85,9 @@ def indicator_table_exports(context: AssetExecutionContext) -> MaterializeResult
     kinds={"xlsx"},
 )
 def department_feedback(context: AssetExecutionContext) -> MaterializeResult:
-    files = write_feedback_files(get_settings())
+    settings = get_settings()
+    files = write_feedback_files(settings)
+    share(settings.exports_dir)
     return MaterializeResult(metadata={"files": MetadataValue.json([str(f) for f in files])})
 
 
@@ -96,7 +104,9 @@ def department_feedback(context: AssetExecutionContext) -> MaterializeResult:
 def annual_report(context: AssetExecutionContext) -> MaterializeResult:
     from dagster_project.report import write_annual_report
 
-    path = write_annual_report(get_settings())
+    settings = get_settings()
+    path = write_annual_report(settings)
+    share(settings.exports_dir)
     context.log.info(f"wrote {path}")
     return MaterializeResult(metadata={"path": MetadataValue.path(str(path)), "size_bytes": path.stat().st_size})
 
@@ -129,7 +139,9 @@ def provincial_submission(context: AssetExecutionContext) -> MaterializeResult:
 
     from dagster_project.exports.provincial_submission import write_submission
 
-    result = write_submission(get_settings())
+    settings = get_settings()
+    result = write_submission(settings)
+    share(settings.exports_dir)
     manifest = json.loads((result.snapshot_dir / "manifest.json").read_text(encoding="utf-8"))
     context.log.info(("new submission " if result.is_new else "unchanged since ") + str(result.snapshot_dir))
     return MaterializeResult(metadata={
@@ -160,6 +172,7 @@ def submission_diff(context: AssetExecutionContext) -> MaterializeResult:
     finally:
         con.close()
     result = write_diff(settings, year)
+    share(settings.exports_dir)
     context.log.info(result.note)
     return MaterializeResult(metadata={
         "year": year, "note": result.note, "changed_cells": result.changed_cells,

@@ -23,6 +23,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from dagster_project import database
 from dagster_project.config import get_settings
 from dagster_project.exports.feedback import write_feedback_files
+from dagster_project.permissions import share
 
 # Lower than every other step's priority (default 0): run when nothing else is left to run.
 RUN_LAST = {"dagster/priority": "-100"}
@@ -54,6 +55,7 @@ def quality_data_docs(context: AssetExecutionContext) -> MaterializeResult:
             con.close()
     target = settings.exports_dir / "quality"
     index = build_data_docs(outcomes, target, run_name=context.run_id[:8])
+    share(settings.exports_dir)  # exports are for the analysts' group (permissions.py)
     failed = [o.extract for o in outcomes if not o.passed_blocking]
     context.log.info(f"data docs: {index} ({len(outcomes)} extracts, blocking failures: {failed or 'none'})")
     return MaterializeResult(metadata={
@@ -80,6 +82,7 @@ def department_feedback_findings(context: AssetExecutionContext) -> MaterializeR
         return MaterializeResult(metadata={"files": MetadataValue.json([])})
     try:
         files = write_feedback_files(settings, con)
+        share(settings.exports_dir)
         has_findings = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main_marts' "
             "AND table_name = 'fct_validation_findings'").fetchone()[0]
