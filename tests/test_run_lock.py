@@ -28,6 +28,8 @@ from dagster_project.config import PROJECT_ROOT
 from dagster_project.run_lock import Holder, RunLock, RunLockBusy, current_holder, lock_path
 from tests.pipeline_runs import environment, generate_raw, module_workspace
 
+pytestmark = pytest.mark.slow(seconds=210)  # two end-to-end runs and a third that waits
+
 # A process that takes the run lock of a data directory, says so, and holds it until told to let go
 # (a line on stdin) or killed.
 HOLDER_SCRIPT = """
