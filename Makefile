@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 MANIFEST := dbt/target/manifest.json
 RAW_DIR ?= $(or $(MONITOR_RAW_DIR),raw)
 
-.PHONY: setup run test test-fast sql manifest sample lock dagster-ui docs bench clean browser bytecode
+.PHONY: setup run test test-fast sql lint manifest sample lock dagster-ui docs bench clean browser bytecode
 
 setup: $(VENV)/.installed $(MANIFEST)
 
@@ -56,8 +56,12 @@ sql: $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 BROWSER_DEP := $(if $(filter true,$(CI)),browser,$(if $(wildcard $(CHROMIUM)),,$(if $(shell command -v apt-get 2>/dev/null),browser)))
 
-test: setup bytecode $(BROWSER_DEP)
+test: setup bytecode lint $(BROWSER_DEP)
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+
+# Python style and likely bugs (configuration in pyproject.toml, [tool.ruff]); part of `make test`.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check dagster_project tests bench
 
 # The inner loop: every test that neither runs the pipeline nor builds a warehouse (marker `slow`).
 test-fast: setup bytecode

@@ -247,12 +247,15 @@ def ingest(con, raw_dir: Path, contracts, key: bytes, tmp: Path) -> int:
                 text_date = (f"TRY_CAST(try_strptime(regexp_replace({s}, '[ T]00:00:00(\\.0+)?$', ''), "
                              "['%Y-%m-%d', '%Y/%m/%d', '%Y%m%d', '%Y年%m月%d日']) AS DATE)")
                 value = f"CASE WHEN {serial} BETWEEN 10000 AND 80000 THEN DATE '1899-12-30' + {serial} ELSE {text_date} END"
-                recognised = f"(regexp_matches({s}, '^\\d{{4}}([-/]?\\d{{1,2}}[-/]?\\d{{1,2}}|年\\d{{1,2}}月\\d{{1,2}}日)') OR {serial} BETWEEN 10000 AND 80000)"
+                shape = "'^\\d{4}([-/]?\\d{1,2}[-/]?\\d{1,2}|年\\d{1,2}月\\d{1,2}日)'"
+                recognised = f"(regexp_matches({s}, {shape}) OR {serial} BETWEEN 10000 AND 80000)"
                 checks += [("invalid_date_format", col.name, f"{present} AND NOT {recognised}"),
                            ("impossible_date", col.name, f"{present} AND {recognised} AND ({value}) IS NULL"),
-                           ("date_format_variant", col.name, f"({value}) IS NOT NULL AND NOT regexp_matches({s}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}')"),
+                           ("date_format_variant", col.name,
+                            f"({value}) IS NOT NULL AND NOT regexp_matches({s}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}')"),
                            ("excel_serial_date", col.name, f"{serial} BETWEEN 10000 AND 80000")]
-                end = f"make_date({dropped.period_year or 2100}, {9 if extract.period_basis == 'mch_year' else 12}, {30 if extract.period_basis == 'mch_year' else 31})"
+                mch = extract.period_basis == "mch_year"
+                end = f"make_date({dropped.period_year or 2100}, {9 if mch else 12}, {30 if mch else 31})"
                 checks.append(("future_date", col.name, f"({value}) > least({end}, current_date)"
                                if col.not_after_period_end else f"({value}) > current_date"))
             elif col.type == "bool":
@@ -364,9 +367,8 @@ def ingest(con, raw_dir: Path, contracts, key: bytes, tmp: Path) -> int:
 
 # ------------------------------------------------------------------------------------------ gate
 def gate(con) -> int:
-    from dagster_project.quality.suites import load_suite, suite_parameters
-
     from dagster_project.contracts import load_contracts
+    from dagster_project.quality.suites import load_suite, suite_parameters
 
     params = suite_parameters()
     violations = 0
@@ -428,7 +430,7 @@ def gate(con) -> int:
         if period and "_period_year" in columns:
             metrics = []
             for e in period:
-                metric, column = e["meta"]["metric"], e["kwargs"]["column"]
+                metric = e["meta"]["metric"]
                 agg = metric["agg"]
                 if agg == "count":
                     metrics.append("count(*)")

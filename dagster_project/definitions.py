@@ -9,9 +9,16 @@ restrict_umask()
 
 from dagster_project.assets.dbt import build_dbt_assets, dbt_resource
 from dagster_project.assets.extracts import build_extract_assets
+from dagster_project.assets.outputs import (
+    analysts_database,
+    annual_report,
+    department_feedback,
+    final_evaluation,
+    indicator_table_exports,
+    provincial_submission,
+    submission_diff,
+)
 from dagster_project.assets.quality_checks import build_quality_checks
-from dagster_project.assets.outputs import analysts_database, department_feedback, indicator_table_exports
-from dagster_project.assets.outputs import annual_report, final_evaluation, provincial_submission, submission_diff
 from dagster_project.operations import (
     RUN_LOCK_TAG,
     RUN_LOCK_TAG_VALUE,

@@ -44,8 +44,8 @@ import yaml
 from dagster import (
     AssetCheckKey,
     AssetKey,
-    Backoff,
     BackfillPolicy,
+    Backoff,
     DagsterInstance,
     DagsterRunStatus,
     DefaultScheduleStatus,

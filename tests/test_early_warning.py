@@ -97,7 +97,7 @@ def test_trend_and_projection_equal_numpy_least_squares(con):
     assert checked > 500
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def student_t_975(df: int) -> float:
     """The 97.5 % quantile of Student's t, from its density by Simpson's rule and bisection (no scipy here)."""
     from math import exp, lgamma, pi, sqrt

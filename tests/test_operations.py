@@ -6,7 +6,6 @@ instance written by `ensure_dagster_home` and the CLI; none of it runs dbt.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys

@@ -26,7 +26,6 @@ from dagster_project.config import PROJECT_ROOT
 from dagster_project.publish import (
     PERSON_LEVEL_COLUMN,
     PublicationRefused,
-    combined_fingerprint,
     content_fingerprint,
     open_published_readonly,
     publish,

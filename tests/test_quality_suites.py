@@ -177,7 +177,7 @@ def test_good_rows_pass_every_rule(con, name):
     ("UPDATE raw.births SET birth_id = NULL WHERE _row_number = 5", "not_null.birth_id"),
     ("UPDATE raw.births SET gestation_weeks = 60 WHERE _row_number = 5", "range.gestation_weeks"),
     ("UPDATE raw.births SET birth_id = 'BIR00000010' WHERE _row_number = 5", "unique_key"),
-    ("UPDATE raw.births SET birth_id = 'B-" + RAW_ID + "' WHERE _row_number = 5", f"no_id_number.birth_id"),
+    ("UPDATE raw.births SET birth_id = 'B-" + RAW_ID + "' WHERE _row_number = 5", "no_id_number.birth_id"),
     ("UPDATE raw.births SET mother_pid = '" + RAW_ID + "' WHERE _row_number = 5", "pseudonym_format.mother_pid"),
     ("UPDATE raw.births SET _period_year = NULL WHERE _row_number = 5", "not_null._period_year"),
 ])

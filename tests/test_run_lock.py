@@ -307,7 +307,7 @@ def two_runs(tmp_path_factory):
         env = {**environment(ws), "XDG_CONFIG_HOME": str(root / "config")}
         env.pop("MONITOR_HMAC_KEY")
 
-        def start(*args: str) -> subprocess.Popen:
+        def start(*args: str, env: dict = env) -> subprocess.Popen:
             return subprocess.Popen([sys.executable, "-m", "dagster_project.cli", "run", *args], cwd=PROJECT_ROOT,
                                     env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

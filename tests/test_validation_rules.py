@@ -120,7 +120,7 @@ def _rows():
             if year != 2021:
                 add("legal_aid", year, aid_id=f"L{next(counter)}", sex="2", birth_date=dt.date(1990, 1, 1),
                     township_code=t, category="women_rights")
-        for i, committee in enumerate(COMMITTEES):
+        for committee in COMMITTEES:
             members = {("430502100201", 2021): 3, ("430502001001", 2023): 10}.get((committee, year), 6)
             for m in range(members):
                 add("committee_members", year, committee_code=committee,

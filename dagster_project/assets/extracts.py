@@ -27,6 +27,7 @@ from dagster_project.operations import (
 )
 from dagster_project.resources import WarehouseResource
 
+
 def _department_labels() -> dict[str, str]:
     """Department names for the asset descriptions, from dbt's seed (the one home of the vocabulary)."""
     with (SEEDS_DIR / "department_labels.csv").open(encoding="utf-8") as fh:
@@ -89,7 +90,8 @@ def build_extract_asset(extract: Extract) -> AssetsDefinition:
     @asset(
         key=raw_asset_key(extract),
         group_name=f"raw_{extract.department}",
-        description=f"{DEPARTMENT_NAMES_ZH.get(extract.department, '')} · {extract.title_zh}（{extract.department}/{extract.file_pattern}）— loaded from MONITOR_RAW_DIR",
+        description=(f"{DEPARTMENT_NAMES_ZH.get(extract.department, '')} · {extract.title_zh}"
+                     f"（{extract.department}/{extract.file_pattern}）— loaded from MONITOR_RAW_DIR"),
         kinds={"duckdb", "polars"},
         pool="duckdb_writer",
         partitions_def=YEARLY_PARTITIONS if is_partitioned(extract) else None,

@@ -158,7 +158,8 @@ def provincial_submission(context: AssetExecutionContext) -> MaterializeResult:
     key=AssetKey(["exports", "submission_diff"]),
     deps=[AssetKey(["exports", "provincial_submission"])],
     group_name="outputs",
-    description="与上次报送相比的变更清单（最近年度及被迟报修订的往年）：每个变化的数值、原值与新值及引起变化的加载 / what changed since the last submission, earlier years revised by late reports included.",
+    description=("与上次报送相比的变更清单（最近年度及被迟报修订的往年）：每个变化的数值、原值与新值及引起变化的加载 / "
+                 "what changed since the last submission, earlier years revised by late reports included."),
     kinds={"csv"},
 )
 def submission_diff(context: AssetExecutionContext) -> MaterializeResult:

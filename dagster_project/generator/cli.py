@@ -7,7 +7,12 @@ from pathlib import Path
 
 from dagster_project.config import get_settings
 from dagster_project.generator.options import (
-    DEFAULT_SEED, DEFAULT_YEARS, EXTRACT_ORDER, SAMPLE_SCALE, Options, parse_years,
+    DEFAULT_SEED,
+    DEFAULT_YEARS,
+    EXTRACT_ORDER,
+    SAMPLE_SCALE,
+    Options,
+    parse_years,
 )
 from dagster_project.generator.runner import main_generate
 

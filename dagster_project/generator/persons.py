@@ -72,7 +72,7 @@ class Persons:
     def __len__(self) -> int:
         return len(self.i)
 
-    def take(self, mask_or_index: np.ndarray) -> "Persons":
+    def take(self, mask_or_index: np.ndarray) -> Persons:
         sel = mask_or_index
         return Persons(self.pop, self.t[sel], self.r[sel], self.s[sel], self.c[sel], self.i[sel])
 

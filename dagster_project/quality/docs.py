@@ -159,7 +159,7 @@ def _validation_result(outcome: SuiteOutcome, run_name: str):
                             "exception_traceback": None},
         ))
     passed = sum(r.success for r in outcome.rules)
-    started = outcome.started_at if outcome.started_at.tzinfo else outcome.started_at.replace(tzinfo=dt.timezone.utc)
+    started = outcome.started_at if outcome.started_at.tzinfo else outcome.started_at.replace(tzinfo=dt.UTC)
     run_id = RunIdentifier(run_name=run_name, run_time=started)
     years = "-".join(str(y) for y in outcome.period_years) if outcome.period_years else "all"
     batch = f"{outcome.raw_table}-{years}"

@@ -629,7 +629,7 @@ def _rule_groups(suite: Suite, columns: set[str]) -> list[tuple[str, str, list[s
 
 
 def _validate_large(con, suite: Suite, table_sql: str, columns: list[str], where: str, where_params: list,
-                    params: dict[str, Any], accumulators: dict[str, "_Accumulator"], batch_rows: int, n: int) -> int:
+                    params: dict[str, Any], accumulators: dict[str, _Accumulator], batch_rows: int, n: int) -> int:
     """Validate the `rows` rules of a table larger than one batch, group by group; returns the GX validations."""
     validations = 0
     location = [c for c in LOCATION_COLUMNS if c in columns]

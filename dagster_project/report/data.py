@@ -7,7 +7,6 @@ import duckdb
 import polars as pl
 
 
-
 @dataclass(frozen=True)
 class StatusVocabulary:
     """dbt's status vocabulary (marts.dim_status): label, colour and order of every attainment/warning status."""
@@ -24,7 +23,7 @@ class StatusVocabulary:
         return self.colours.get(status or "", "#9e9e9e")
 
     @classmethod
-    def from_database(cls, con) -> "StatusVocabulary":
+    def from_database(cls, con) -> StatusVocabulary:
         rows = con.execute("SELECT status, label_zh, colour, label_en, description_zh "
                            "FROM main_marts.dim_status ORDER BY sort_order").fetchall()
         return cls({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, [r[0] for r in rows],

@@ -75,7 +75,7 @@ def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> 
 <p class="meta">生成时间 Generated {generated_at.isoformat(sep=' ')} · 数据截至最近加载 Data as of last load {escape(str(data.run_info.get('last_load') or '—'))}
  · 统计期年份 period year {data.year}（卫健为统计年度：上年10月1日至当年9月30日；教育为学年）· 内部报送版，含小数字，谨慎解读</p></header>""")
     toc = [("summary", "一、摘要 Summary")]
-    for i, (plan, domain_zh, domain_en) in enumerate(data.domains):
+    for i, (_plan, domain_zh, domain_en) in enumerate(data.domains):
         toc.append((f"domain-{i}", f"{domain_zh} {domain_en}"))
     toc += [("warnings", "预警清单 Warnings"), ("quality", "数据质量 Data quality"), ("methods", "说明 Methods")]
     parts.append("<nav><h2 style='margin-top:0'>目录 Contents</h2><ol>" + "".join(

@@ -10,8 +10,9 @@ Areas: T1 = 430502001 兴隆街道 (urban rows), T2 = 430502100 高崇山镇 (ru
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import duckdb
 

@@ -10,7 +10,15 @@ from dagster_project.generator import hashing
 from dagster_project.generator.calibration import expit, logit
 from dagster_project.generator.persons import Persons, pick_from_register, register
 from dagster_project.generator.world import (
-    RESIDENCE, SEX, World, blank_where, bool_series, constant, date_series, labels, numbered,
+    RESIDENCE,
+    SEX,
+    World,
+    blank_where,
+    bool_series,
+    constant,
+    date_series,
+    labels,
+    numbered,
 )
 
 # Committees are elected for a term; since 2021 terms are five years.

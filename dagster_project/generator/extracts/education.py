@@ -21,7 +21,15 @@ import polars as pl
 from dagster_project.generator import hashing, idnumbers
 from dagster_project.generator.persons import Persons, register
 from dagster_project.generator.world import (
-    RESIDENCE, SEX, World, labels, numbered, blank_where, bool_series, date_series, np_date,
+    RESIDENCE,
+    SEX,
+    World,
+    blank_where,
+    bool_series,
+    date_series,
+    labels,
+    np_date,
+    numbered,
 )
 
 SCHOOL_TYPES = ("kindergarten", "primary", "junior", "senior_general", "secondary_vocational", "technical")
@@ -147,7 +155,6 @@ def produce(world: World, year: int) -> Iterator[tuple[str, pl.DataFrame]]:
             sk = kids.take(surveyed)
             se = Enrolment(*(a[surveyed] for a in (e.enrolled, e.grade, e.school_type, e.school_township,
                                                    e.school_residence)))
-            m = len(sk)
             s_rural = sk.r == 1
             myopia = sk.u("myopia") < cal.myopia(se.grade, tw.code_int, year)
             good = cal.p("fitness_good", tw.code_int, year, s_rural)

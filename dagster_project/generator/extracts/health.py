@@ -14,10 +14,25 @@ import polars as pl
 from dagster_project.generator import hashing, idnumbers
 from dagster_project.generator.demography import FEMALE, death_probability
 from dagster_project.generator.persons import (
-    Persons, births_of, concat, pick_from_register, register, with_birth_dates,
+    Persons,
+    births_of,
+    concat,
+    pick_from_register,
+    register,
+    with_birth_dates,
 )
 from dagster_project.generator.world import (
-    RESIDENCE, SEX, World, blank_where, bool_series, constant, date_series, labels, np_date, numbered, period,
+    RESIDENCE,
+    SEX,
+    World,
+    blank_where,
+    bool_series,
+    constant,
+    date_series,
+    labels,
+    np_date,
+    numbered,
+    period,
     random_dates,
 )
 
@@ -33,7 +48,7 @@ _GESTATION_P = np.array([0.0005, 0.0005, 0.0005, 0.0005, 0.0015, 0.0015, 0.0015,
 def births(world: World, year: int) -> Iterator[pl.DataFrame]:
     extract = world.contracts.extracts["births"]
     start, end = period(extract, year)
-    for ti, tw in enumerate(world.townships):
+    for ti, _township in enumerate(world.townships):
         babies = concat([births_of(world.people, world.demo, ti, c) for c in (year - 1, year)])
         dates = babies.birth_dates
         babies = babies.take((dates >= np_date(start)) & (dates <= np_date(end)))

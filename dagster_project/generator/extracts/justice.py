@@ -16,7 +16,15 @@ import polars as pl
 from dagster_project.generator import hashing
 from dagster_project.generator.persons import pick_from_register
 from dagster_project.generator.world import (
-    SEX, World, blank_where, bool_series, constant, date_series, labels, numbered, random_dates,
+    SEX,
+    World,
+    blank_where,
+    bool_series,
+    constant,
+    date_series,
+    labels,
+    numbered,
+    random_dates,
 )
 
 # case type → (share female, share children, child ages, adult age mean/sd/min/max, extra victims per case)
