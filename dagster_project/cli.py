@@ -77,6 +77,10 @@ def _print_waiting(seconds: float):
 
 def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     started = time.perf_counter()
+    import warnings
+
+    # Dagster's notices about its own beta APIs (printed at import) are for us, not for the clerk
+    warnings.filterwarnings("ignore", message=r".*is currently in beta.*")
     from dagster_project.definitions import defs
     from dagster_project.operations import (
         alert_record,
@@ -97,13 +101,28 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     for leftover in remove_leftovers(settings.published_db):
         print(f"已清理上次中断留下的临时文件 / removed leftover {leftover.name}", file=sys.stderr)
 
+    from dagster_project.run_console import file_logger, library_warnings_to, progress_logger, run_log_path, stage_sizes
+
     job = defs.resolve_job_def("monitoring_job")
+    # The console gets one line per stage, the full Dagster log goes to a file (run_console.py).
+    log_path = run_log_path(settings.data_dir, run_id)
+    loggers = {"progress": progress_logger, "file": file_logger}
+    if args.verbose:
+        from dagster import colored_console_logger
+
+        loggers["console"] = colored_console_logger
+    run_config = {"loggers": {"progress": {"config": {"stages": stage_sizes([n.name for n in job.graph.nodes])}},
+                              "file": {"config": {"path": str(log_path)}}}}
+    job = job.with_logger_defs(loggers)
+    if not args.verbose:
+        library_warnings_to(log_path)
     tags = {**raw_dir_range_tags(), **process_tags(), "monitor/trigger": "cli"}
     # Dagster 1.13 records a "planned" event per partition for every asset of a range run (dbt models
     # included): with one event per asset instead, starting the run takes seconds, not a minute.
     os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
     before = (read_publication(settings.published_db) or {}).get("publication_id")
-    result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_id=run_id)
+    result = job.execute_in_process(run_config=run_config, instance=instance, tags=tags, raise_on_error=False,
+                                    run_id=run_id)
     elapsed = time.perf_counter() - started
     _print_summary(settings)
     publication = read_publication(settings.published_db) or {}
@@ -112,6 +131,7 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
         message = next((e.message for e in result.all_events if e.is_step_failure), "") or ""
         write_alert(alert_record(result.dagster_run, failed, message))
         print(f"\n运行失败 / run FAILED in steps: {', '.join(failed)} ({elapsed:.1f}s)", file=sys.stderr)
+        print(f"完整日志 full log: {log_path}", file=sys.stderr)
         if publication.get("publication_id") == before:
             print("分析库未更新，仍为上一次发布的快照 / the analysts' database was not replaced "
                   f"(publication {before}).", file=sys.stderr)
@@ -120,13 +140,45 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     if summary is not None:
         print("\n" + format_summary(summary))
     print(f"\n完成 / done in {elapsed:.1f}s")
+    print(f"完整日志 full log: {log_path} (`--verbose` prints it here too)")
     print(f"分析库 analysts' database: {settings.published_db} (publication {publication.get('publication_id')})")
     print(f"导出 exports: {settings.exports_dir}")
+    for folder, what in (("reports", "年度监测报告、终期监测报告 annual report, final evaluation"),
+                         ("submissions", "省级报送 provincial submission (LATEST)"),
+                         ("feedback", "各部门反馈 department feedback"), ("quality", "数据质量 quality docs")):
+        if (settings.exports_dir / folder).exists():
+            print(f"  {folder + '/':<13} {what}")
+    warnings_line = _warnings_line(settings)
+    if warnings_line:
+        print(warnings_line)
     print("数据字典 data dictionary: `make docs` → " + str(settings.exports_dir / "data_dictionary" / "index.html"))
     print(readonly_hint(settings.published_db))
     if summary is not None and summary.is_partial and args.fail_on_withheld:
         return EXIT_PARTIAL
     return 0
+
+
+def _warnings_line(settings) -> str | None:
+    """How many district warnings the latest year has (marts.rpt_early_warnings), as one line."""
+    import duckdb
+
+    from dagster_project.publish import open_published_readonly
+
+    if not settings.published_db.exists():
+        return None
+    con = open_published_readonly(settings.published_db)
+    try:
+        row = con.execute(
+            "SELECT as_of_year, count(*) FILTER (WHERE area_level = 'county'), count(*) FILTER (WHERE area_level = 'township') "
+            "FROM marts.rpt_early_warnings WHERE as_of_year = (SELECT max(as_of_year) FROM marts.rpt_early_warnings) "
+            "GROUP BY as_of_year").fetchone()
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+    if row is None:
+        return "预警 warnings: 无 none"
+    return f"预警 warnings（{row[0]}年）: 全区 {row[1]} 项，乡镇 {row[2]} 项 / district {row[1]}, townships {row[2]} (见年度监测报告)"
 
 
 def _publication_summary(settings):
@@ -317,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
                          description="Exit status: 0 published (complete or partial), 1 failed, 2 configuration error, "
                                      "3 with --fail-on-withheld when figures of the latest year are withheld, "
                                      "4 another run is in progress (nothing done).")
+    run.add_argument("--verbose", action="store_true", help="print Dagster's full log on the console too")
     run.add_argument("--fail-on-withheld", action="store_true",
                      help="exit 3 when figures of the latest year are withheld (for schedulers that must alert)")
     run.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",

@@ -82,8 +82,10 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -
                                     capture_output=True, text=True, timeout=1200)
             (base / "run.log").write_text(result.stdout + result.stderr, encoding="utf-8")
             (base / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+            (base / "stderr.txt").write_text(result.stderr, encoding="utf-8")
             assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
             (base / "BUILT").write_text("ok", encoding="utf-8")
     paths["log"] = base / "run.log"
     paths["stdout"] = (base / "stdout.txt").read_text(encoding="utf-8")
+    paths["stderr"] = (base / "stderr.txt").read_text(encoding="utf-8")
     return paths

@@ -88,3 +88,17 @@ def test_catalogue_targets_match_the_plan_text(code, operator, value, words):
 def test_the_run_prints_where_results_are_and_how_to_open_them_read_only(sample_warehouse):
     out = sample_warehouse["stdout"]
     assert "monitoring.duckdb" in out and "-readonly" in out
+
+
+def test_the_run_reports_in_a_screenful_and_keeps_the_full_log_in_a_file(sample_warehouse):
+    """Stage lines, the file table, the publication summary and where things are: under 60 lines, no DEBUG;
+    Dagster's whole log is in the file the run names."""
+    out, err = sample_warehouse["stdout"], sample_warehouse["stderr"]
+    lines = (out + err).splitlines()
+    assert len(lines) < 60, len(lines)
+    assert "DEBUG" not in out + err and "Traceback" not in out + err
+    stages = [line for line in out.splitlines() if re.match(r"\[\d/6\] ", line)]
+    assert len(stages) == 6 and all(line.endswith("完成 ok") for line in stages), stages
+    log = Path(re.search(r"完整日志 full log: (\S+)", out).group(1))
+    text = log.read_text(encoding="utf-8")
+    assert text.count("STEP_SUCCESS") >= 40 and "RUN_SUCCESS" in text
