@@ -25,7 +25,7 @@ def _read(folder):
 def test_csv_parquet_and_workbook_hold_the_same_rows(sample_warehouse):
     csv, parquet, book = _read(sample_warehouse["exports"] / "indicators")
     assert csv.height == parquet.height > 10_000
-    assert book.sheetnames == ["指标数据"]
+    assert book.sheetnames == ["指标数据", "说明 Notes"]
     rows = list(book["指标数据"].iter_rows(values_only=True))
     assert list(rows[0]) == csv.columns == parquet.columns
     assert len(rows) - 1 == csv.height
@@ -39,8 +39,8 @@ def test_a_table_too_long_for_a_workbook_leaves_township_rows_to_csv_and_parquet
     written = indicator_tables.write_indicator_tables(settings)
     assert {p.suffix for p in written} == {".xlsx", ".csv", ".parquet"}
     csv, parquet, book = _read(tmp_path / "indicators")
-    assert book.sheetnames == ["说明 Note", "指标数据"]
-    note = next(book["说明 Note"].iter_rows(values_only=True))[0]
+    assert book.sheetnames == ["指标数据", "说明 Notes"]
+    note = " ".join(str(r[0]) for r in book["说明 Notes"].iter_rows(max_row=3, values_only=True))
     assert f"{csv.height:,}" in note and "乡镇街道" in note
     rows = list(book["指标数据"].iter_rows(values_only=True))
     level = rows[0].index(LEVEL)

@@ -35,7 +35,7 @@ from dagster_project.exports.provincial_submission import (
     _previous_of,
     latest_snapshot,
 )
-from dagster_project.exports.spreadsheet_safety import neutralise_frame
+from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
 
 KEY = ["period_year", "indicator_code", "area_code", "sex", "age_group_code", "residence"]
 MEASURES = ["value", "numerator", "denominator"]
@@ -186,9 +186,7 @@ def write_diff(settings: Settings, year: int, snapshot: Path | None = None) -> D
                           f"{year}年首次报送，无可比较 / first submission for {year}: nothing to compare")
     frame = diff_snapshots(previous, snapshot)
     path = snapshot / f"{INTERNAL_PREFIX}_变更清单_{year}_{previous.name}_至_{snapshot.name}.csv"
-    tmp = path.with_name(path.name + ".tmp")
-    neutralise_frame(frame).write_csv(tmp, include_bom=True)
-    tmp.replace(path)
+    write_spreadsheet_csv(frame, path)
     earlier = frame.filter(pl.col("年度 Year") < year)
     revised = sorted(set(earlier["年度 Year"].to_list()))
     note = f"{frame.height} 个单元格变更 / cells changed since {previous.name}"

@@ -26,8 +26,8 @@ import polars as pl
 
 from dagster_project import database
 from dagster_project.config import Settings
-from dagster_project.exports.spreadsheet_safety import neutralise_frame
-from dagster_project.exports.worksheets import write_sheet
+from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
+from dagster_project.exports.worksheets import INTEGER, open_workbook, write_notes, write_sheet
 
 SUMMARY_SQL = """
 SELECT source_file AS "文件 File", period_year AS "年度 Year", status AS "状态 Status",
@@ -108,9 +108,39 @@ STALE_NOTE = ("注意：以下核查发现计算于 {at}，早于最近一次文
               "数据更正后会重新核查。/ These findings were computed before the latest file load and may be out of date.")
 
 
+# Row numbers are positions in the clerk's file, shown plain (row 1093, not 1,093); the findings'
+# figures are counts or ratios of any unit: whole numbers as integers, others with two decimals.
+FORMATS = {
+    "行号 Row": INTEGER,
+    "首行 First row": INTEGER,
+    "左式值 Left value": pl.when(pl.col("左式值 Left value") == pl.col("左式值 Left value").round(0)).then(0).otherwise(2),
+    "右式值 Right value": pl.when(pl.col("右式值 Right value") == pl.col("右式值 Right value").round(0)).then(0).otherwise(2),
+}
+NOTES_SHEET = "说明 Notes"
+NOTES = [
+    ("隔离 quarantined", "该行未入库，不计入任何指标；请按“问题及修改建议”更正后重新报送。",
+     "The row was not loaded and counts in no indicator; correct it as the suggestion says and send the file again."),
+    ("置空 field blanked", "该行已入库，但所述字段已置空：该记录仍计入不需要此字段的指标。",
+     "The row was loaded with that field left empty; it still counts where the field is not needed."),
+    ("提示 flagged", "该行已入库；所述问题已自动规范（如日期格式、全角字符），或请核对（如性别与身份证号不符）。",
+     "The row was loaded; the issue was normalised (date format, full-width characters) or needs checking "
+     "(e.g. sex contradicting the ID number)."),
+    ("430502************", "原值中形似身份证号的部分只显示前6位（地区码），其余以 * 代替。",
+     "Anything shaped like an ID number shows only its first six digits (the area code); the rest is starred."),
+    ("以 ' 开头的原值 Value starting with '", "原值以 =、+、-、@ 开头，为防止电子表格把它当作公式执行，前面加了 '。",
+     "The value began with =, +, - or @; the apostrophe keeps a spreadsheet from running it as a formula."),
+    ("高 / 中 / 低 high / medium / low", "核查发现的重要性：高须先核对；中、低供核对参考。",
+     "Importance of a finding: check the high ones first."),
+    ("左式值 / 右式值 Left / right value", "核查规则两边的数值（如合计与分项之和）；整数不带小数，其余保留两位小数。",
+     "The two sides a validation rule compares; whole numbers without decimals, others with two."),
+    ("迟报 Late reports", "事件日期属于较早统计年度的记录：计入事件发生的年度，该年度数据随之修订。",
+     "Records whose event falls in an earlier statistical year: they count in that year, which is revised."),
+]
+
+
 def _frame(con, sql: str, params) -> pl.DataFrame:
     frame = con.execute(sql, params).pl()
-    return neutralise_frame(frame) if frame.height else EMPTY_NOTE
+    return frame if frame.height else EMPTY_NOTE
 
 
 def _has_findings_table(con) -> bool:
@@ -181,7 +211,7 @@ def late_frames(con, department: str, year: int | None) -> tuple[pl.DataFrame, p
         pl.when(pl.col("is_counted_in_indicators")).then(pl.lit("是 yes")).otherwise(pl.lit("否 no"))
         .alias("计入指标 Counted"),
     )
-    return neutralise_frame(summary), neutralise_frame(detail)
+    return summary, detail
 
 
 def _capped(frame: pl.DataFrame, csv_path: Path, written: list[Path]) -> tuple[pl.DataFrame, str | None]:
@@ -189,10 +219,7 @@ def _capped(frame: pl.DataFrame, csv_path: Path, written: list[Path]) -> tuple[p
     if frame.height <= WORKBOOK_MAX_ROWS:
         csv_path.unlink(missing_ok=True)        # a list from an earlier, longer run
         return frame, None
-    tmp = csv_path.with_suffix(".csv.tmp")
-    frame.write_csv(tmp, include_bom=True)      # BOM: Excel on Chinese Windows opens UTF-8 correctly
-    tmp.replace(csv_path)
-    written.append(csv_path)
+    written.append(write_spreadsheet_csv(frame, csv_path))
     note = (f"本表共 {frame.height:,} 行，工作簿只列出前 {WORKBOOK_MAX_ROWS:,} 行；完整清单见同目录的 {csv_path.name}，"
             f"按规则汇总见“按规则汇总 By rule”表。/ {frame.height:,} rows: the workbook lists the first "
             f"{WORKBOOK_MAX_ROWS:,}; {csv_path.name} holds every row.")
@@ -231,23 +258,21 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
             if note:
                 notes[FINDINGS_SHEET] = note
             late = late_frames(con, department, year)
-            tmp = path.with_suffix(".xlsx.tmp")
-            import xlsxwriter
-
-            with xlsxwriter.Workbook(str(tmp)) as workbook:
+            with open_workbook(path) as workbook:
                 for name, frame in sheets.items():
                     if name in notes:
                         sheet = workbook.add_worksheet(name[:31])
-                        sheet.write(0, 0, notes[name])
-                        write_sheet(frame, workbook, sheet, position="A3", freeze_panes=(3, 0))
+                        sheet.write_string(0, 0, notes[name])
+                        write_sheet(frame, workbook, sheet, position="A3", freeze_panes=(3, 0), formats=FORMATS)
                     else:
-                        write_sheet(frame, workbook, name[:31])
+                        write_sheet(frame, workbook, name[:31], formats=FORMATS)
                 if late is not None:
                     summary, detail = late
                     sheet = workbook.add_worksheet(LATE_SHEET)
                     write_sheet(summary, workbook, sheet)
                     write_sheet(detail, workbook, sheet, position=f"A{summary.height + 3}", freeze_panes=None)
-            tmp.replace(path)
+                # last: the clerk starts from the summary; the notes explain the marks of every sheet
+                write_notes(workbook, NOTES_SHEET, NOTES, title=[f"反馈工作簿 说明 / Feedback workbook: notes ({path.stem})"])
             written.append(path)
     finally:
         if own:

@@ -21,7 +21,8 @@ Public cells: per indicator, the table area (every reported level: townships + d
 province) × sex (女/男/合计) at the residence total
 and the indicator's defining age group. Counts (numerators, and the denominators a reader could derive from
 a published rate and its numerator) are protected by `suppression.protect`; a rate is suppressed with any of
-its counts. Every string cell of every spreadsheet and CSV is neutralised against formula injection.
+its counts. Every text cell of the workbooks and of the CSVs meant for spreadsheets is neutralised against
+formula injection; the SDMX-CSV (read by programs) and the Parquet files carry the values unaltered.
 """
 from __future__ import annotations
 
@@ -40,9 +41,9 @@ import polars as pl
 
 from dagster_project import database
 from dagster_project.config import Settings
-from dagster_project.exports.spreadsheet_safety import neutralise_frame
+from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
 from dagster_project.exports.suppression import Line, protect
-from dagster_project.exports.worksheets import write_sheet
+from dagster_project.exports.worksheets import open_workbook, write_notes, write_sheet
 
 # 2: the snapshot's values.parquet holds every year up to the submitted one (period_year column)
 FORMAT_VERSION = 2
@@ -73,7 +74,7 @@ INDICATORS_SQL = """
 SELECT indicator_code, name_zh, name_en, plan, domain_zh, domain_en, unit, unit_label_zh AS unit_zh, unit_sdmx,
        target_short_zh AS target_text, sex_scope, age_group_code, aggregation,
        derivation, computed_from, target_operator, target_value, target_tolerance, target_year, baseline_year,
-       source, target_text_zh
+       source, target_text_zh, unit_decimals, unit_label_en
 FROM main_marts.dim_indicator
 ORDER BY plan_order, indicator_code
 """
@@ -383,9 +384,11 @@ def sdmx_age(code: str) -> str:
     return re.sub(r"_\d+Y$", "", code)
 
 
-def _write_csv(frame: pl.DataFrame, path: Path) -> None:
+def _write_sdmx_csv(frame: pl.DataFrame, path: Path) -> None:
+    """SDMX-CSV is read by programs: values as they are (an apostrophe would corrupt them, and no formula
+    runs there)."""
     tmp = path.with_name(path.name + ".tmp")
-    neutralise_frame(frame).write_csv(tmp, include_bom=True)
+    frame.write_csv(tmp, include_bom=True)
     tmp.replace(path)
 
 
@@ -414,39 +417,81 @@ def completeness_tables(con: duckdb.DuckDBPyConnection, year: int, public: bool)
     return {"报送情况 Completeness": received, "扣发与覆盖不全 Withheld": withheld}
 
 
-def _write_workbook(table: pl.DataFrame, path: Path, year: int, public: bool, threshold: int,
-                    completeness: dict[str, pl.DataFrame] | None = None) -> None:
-    import xlsxwriter
+# The reporting rate is a percentage: it shows the decimals the unit seed gives percentages.
+PERCENT_DECIMALS_SQL = "SELECT decimals FROM main_seeds.unit_labels WHERE unit = 'percent'"
+DECIMALS = "_unit_decimals"
 
-    note = PUBLIC_NOTE if public else INTERNAL_NOTE
-    tmp = path.with_name(path.name + ".tmp")
-    table = neutralise_frame(table)
-    with xlsxwriter.Workbook(str(tmp)) as workbook:
-        cover = workbook.add_worksheet("说明 Notes")
-        bold = workbook.add_format({"bold": True, "font_size": 14})
-        lines = [
-            (f"双清区妇女儿童发展规划监测 · 省级报送 {year}年", bold),
-            (note, bold),
-            ("公开版：1至{t}的计数及由其计算的率已抑制（一次抑制），并做二次抑制使其无法由行列合计推算；"
-             "被抑制的单元格为空，说明见“小数保护”列。".format(t=threshold) if public else
-             "内部使用：未做小数保护，含全部计数，不得对外公布。“公开版将抑制”列标出公开版中被抑制的单元格。", None),
-            ("版式固定：指标代码、指标名称、单位、地区、女、男、合计、目标、达标状态；其后为分子（人数/事件数）。", None),
-            (f"生成时间 Generated: {dt.datetime.now().replace(microsecond=0).isoformat()}", None),
+
+def notes_rows(public: bool, threshold: int, unit_decimals: list[tuple[str, str, int]]) -> list[tuple[str, str, str]]:
+    """The 说明 Notes sheet below the title: what the edition holds and what each mark means;
+    `unit_decimals` the (unit in Chinese, in English, decimals) of the indicators."""
+    shown_zh = "，".join(f"{zh} {places} 位" for zh, _, places in unit_decimals)
+    shown_en = ", ".join(f"{en} {places}" for _, en, places in unit_decimals)
+    if public:
+        edition = [
+            ("小数保护 Suppression",
+             f"1至{threshold}的计数及由其计算的率已抑制（一次抑制），并做二次抑制使其无法由行列合计推算。",
+             f"Counts from 1 to {threshold}, and rates computed from them, are suppressed (primary); further cells are "
+             "suppressed so that none can be recovered from row or column totals (secondary)."),
+            ("空白单元格 Empty cell", "被抑制的数值或分子，或无数据；原因见“小数保护 Suppression”列。",
+             "A suppressed value or numerator, or no data; the Suppression column says which."),
+            ("女一次抑制 / 合计二次抑制 …", "“小数保护”列：哪个性别的数值被抑制，以及抑制类型（一次抑制：本身是小数；"
+             "二次抑制：为防止推算而抑制）。", "Suppression column: which sex's value is suppressed, and why "
+             "(primary: a small count itself; secondary: suppressed so that a small count cannot be derived)."),
+            ("—（小数保护）", "达标状态所依据的数值被抑制，状态一并不公布。",
+             "The status is withheld with the suppressed value it is based on."),
         ]
-        for i, (text, fmt) in enumerate(lines):
-            cover.write_string(i, 0, text, fmt) if fmt else cover.write_string(i, 0, text)
-        cover.set_column(0, 0, 110)
-        for name, frame in (completeness or {}).items():
-            for written in write_sheet(neutralise_frame(frame), workbook, name):
+    else:
+        edition = [
+            ("内部使用 Internal", "未做小数保护，含全部计数，不得对外公布。",
+             "No small-cell protection: every count is shown. Not for publication."),
+            ("公开版将抑制 Suppressed in public", "标出公开版中被抑制的单元格（一次抑制或二次抑制）。",
+             "Marks the cells the public edition suppresses (primary or secondary)."),
+        ]
+    return [
+        *edition,
+        ("版式 Layout", "版式固定：指标代码、指标名称、单位、地区、女、男、合计、目标、达标状态；其后为分子（人数/事件数）。",
+         "Fixed layout: code, indicator, unit, area, female, male, total, target, status; then the numerators."),
+        ("小数位 Decimals", f"数值按单位显示小数位（{shown_zh}）；完整精度见同目录的 CSV。",
+         f"Values show the decimals of their unit ({shown_en}); the CSV beside this workbook has full precision."),
+        ("以 ' 开头的文字 Text starting with '", "原文以 =、+、-、@ 开头，为防止电子表格把它当作公式执行，前面加了 '。",
+         "The text began with =, +, - or @; the apostrophe keeps a spreadsheet from running it as a formula."),
+        ("生成时间 Generated", dt.datetime.now().replace(microsecond=0).isoformat(), ""),
+    ]
+
+
+def _value_formats() -> dict:
+    """Values and targets with their unit's decimals; numerators as integers (a GPI's are rates)."""
+    unit_decimals = pl.col(DECIMALS).fill_null(2)  # an indicator whose unit has no seed row: two decimals
+    formats: dict = {c: unit_decimals for c in ("女 Female", "男 Male", "合计 Total", "目标值 Target value")}
+    for column in ("女·分子 Female numerator", "男·分子 Male numerator", "合计·分子 Total numerator"):
+        formats[column] = pl.when(pl.col(column) == pl.col(column).round(0)).then(0).otherwise(unit_decimals)
+    return formats
+
+
+def _write_workbook(table: pl.DataFrame, path: Path, year: int, public: bool, threshold: int,
+                    completeness: dict[str, pl.DataFrame], indicators: pl.DataFrame, percent_decimals: int) -> None:
+    """The workbook; `indicators` (dim_indicator rows) give each row's decimals, from the unit seed."""
+    note = PUBLIC_NOTE if public else INTERNAL_NOTE
+    decimals = dict(indicators.select("indicator_code", "unit_decimals").iter_rows())
+    units = (indicators.select(pl.col("unit_zh").alias("unit"), "unit_label_en",
+                               "unit_decimals").unique().drop_nulls().sort("unit_decimals", "unit").rows())
+    table = table.with_columns(
+        pl.col("指标代码 Code").replace_strict(decimals, default=None, return_dtype=pl.Int64).alias(DECIMALS))
+    with open_workbook(path) as workbook:
+        # rows 1-2: the title and the edition (内部使用 is the first thing a reader sees)
+        write_notes(workbook, "说明 Notes", notes_rows(public, threshold, units),
+                    title=[f"双清区妇女儿童发展规划监测 · 省级报送 {year}年 / Provincial submission {year}", note])
+        for name, frame in completeness.items():
+            for written in write_sheet(frame, workbook, name, formats={"报送率% Reporting rate": percent_decimals}):
                 sheet = workbook.get_worksheet_by_name(written)
                 sheet.set_header(f"&C{note}")
         for (domain,), part in table.partition_by("领域 Domain", as_dict=True, maintain_order=True).items():
             name = re.sub(r"[\[\]:*?/\\]", "", domain)[:31]
-            for written in write_sheet(part, workbook, name):
+            for written in write_sheet(part, workbook, name, formats=_value_formats()):
                 sheet = workbook.get_worksheet_by_name(written)
                 sheet.set_header(f"&C{note}")
                 sheet.set_footer(f"&L{note}&R{year}")
-    tmp.replace(path)
 
 
 def _current_loads(con) -> list[dict]:
@@ -568,18 +613,20 @@ def _previous_of(snapshot: Path) -> Path | None:
 def _write_files(con, protected: ProtectedYear, out: Path) -> list[Path]:
     year = protected.year
     files = []
+    percent_decimals = con.execute(PERCENT_DECIMALS_SQL).fetchone()[0]
     for public, prefix in ((True, PUBLIC_PREFIX), (False, INTERNAL_PREFIX)):
         table = submission_table(con, protected, public)
         completeness = completeness_tables(con, year, public)
         xlsx = out / f"{prefix}_省级报送_{year}.xlsx"
-        _write_workbook(table, xlsx, year, public, protected.threshold, completeness)
+        _write_workbook(table, xlsx, year, public, protected.threshold, completeness, protected.indicators,
+                        percent_decimals)
         csv = out / f"{prefix}_省级报送_{year}.csv"
-        _write_csv(table, csv)
+        write_spreadsheet_csv(table, csv)
         reporting = out / f"{prefix}_报送情况_{year}.csv"
-        _write_csv(completeness["报送情况 Completeness"], reporting)
+        write_spreadsheet_csv(completeness["报送情况 Completeness"], reporting)
         files.append(reporting)
         sdmx = out / f"{prefix}_SDMX_{year}.csv"
-        _write_csv(sdmx_frame(con, protected, public), sdmx)
+        _write_sdmx_csv(sdmx_frame(con, protected, public), sdmx)
         files += [xlsx, csv, sdmx]
     parquet_dir = out / f"{INTERNAL_PREFIX}_parquet"
     parquet_dir.mkdir()

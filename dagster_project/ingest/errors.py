@@ -6,16 +6,13 @@ from file content goes through `redact_identifiers` first.
 """
 from __future__ import annotations
 
-import re
-
-# Any run of 15+ digits (old 15-digit and 18-digit ID numbers, also glued to other digits), and
-# Excel's scientific rendering of a long number (which keeps an ID's first 15 digits).
-_ID_LIKE = re.compile(r"([0-9]{6})[0-9]{9,}[Xx]?|[0-9]\.[0-9]+[Ee]\+?1[5-9]")
+from dagster_project.ingest.idnumber import mask_id_numbers
 
 
 def redact_identifiers(text: str) -> str:
-    """Mask anything shaped like an ID number: keep the 6-digit area code, star the rest."""
-    return _ID_LIKE.sub(lambda m: (m.group(1) or "") + "************", text or "")
+    """Mask every ID-shaped substring (idnumber.mask_id_numbers): keep the 6-digit area code, star the
+    rest. Other digits stay: a message about a 20-digit number that cannot be stored must show it."""
+    return mask_id_numbers(text or "") or ""
 
 
 class IngestError(Exception):

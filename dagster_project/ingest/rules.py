@@ -65,13 +65,11 @@ def period_end(extract: Extract, year: int | None) -> dt.date:
 
 
 def mask_value(column: Column, value: pl.Expr) -> pl.Expr:
-    """What a finding may show of the offending value: never an ID number in clear."""
-    if column.type == "id_number":
-        return pl.when(value.is_null()).then(None).otherwise(
-            value.str.slice(0, 6) + pl.lit("************")
-        )
-    # An ID number can sit in any column (columns shifted, a free-text note): never show one in clear.
-    return value.str.replace_all(r"(\d{6})\d{9}(?:\d{2}[\dXx])?", "${1}************").str.slice(0, 60)
+    """What a finding may show of the offending value: never an ID number in clear, and otherwise the
+    value as sent (a totals-row label such as 共3126人 in an ID column is shown, not starred)."""
+    # An ID number can sit in any column (columns shifted, a free-text note): ID-shaped substrings are
+    # masked everywhere; in an ID-number column any long digit run is a mistyped ID number and masked too.
+    return idnumber.mask_id_numbers_expr(value, near_ids=column.type == "id_number").str.slice(0, 60)
 
 
 class _Shared:
