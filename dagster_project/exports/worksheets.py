@@ -79,12 +79,17 @@ YES, NO = "是 yes", "否 no"
 HEADER_FORMAT = {"bold": True, "valign": "vcenter", "bottom": 1}
 
 
+def _is_wide(char: str) -> bool:
+    """Shown two columns wide: East Asian Wide, Fullwidth or Ambiguous (CJK fonts draw ‰ ≥ — · full width)."""
+    return (unicodedata.east_asian_width(char) in ("W", "F", "A")
+            and unicodedata.category(char) not in ("Mn", "Me", "Cc", "Cs", "Co"))
+
+
 def _wide_class() -> str:
-    """A regex class of the characters shown two columns wide (East Asian Wide, Fullwidth, Ambiguous)."""
+    """The same as a regex character class, for the vectorised widths (built once, ~30 ms)."""
     ranges: list[list[int]] = []
     for code in range(0x00A1, 0x10000):
-        char = chr(code)
-        if unicodedata.east_asian_width(char) not in ("W", "F", "A") or unicodedata.category(char) in ("Mn", "Me", "Cc", "Cs", "Co"):
+        if not _is_wide(chr(code)):
             continue
         if ranges and ranges[-1][1] == code - 1:
             ranges[-1][1] = code
@@ -101,8 +106,7 @@ _WIDE = _wide_class()
 
 def display_width(text: str) -> int:
     """Columns `text` takes on screen: wide characters two, others one."""
-    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F", "A") and unicodedata.category(c) not in
-               ("Mn", "Me", "Cc", "Cs", "Co") else 1 for c in text)
+    return sum(2 if _is_wide(c) else 1 for c in text)
 
 
 def excel_width(display: int, header: bool = False) -> float:
@@ -124,7 +128,7 @@ def _text_width(expr: pl.Expr) -> pl.Expr:
 
 def _digits(expr: pl.Expr) -> pl.Expr:
     """Digits of the integer part (|x| + 1 never has fewer than round(|x|) at any decimals)."""
-    return ((expr.abs() + 1).log10().floor() + 1).cast(pl.Int64)
+    return ((expr.abs() + 1).log10().floor() + 1).cast(pl.Int64, strict=False)  # NaN, inf: no width
 
 
 def _number_width(expr: pl.Expr, decimals: pl.Expr | int, separators: bool) -> pl.Expr:
@@ -304,8 +308,8 @@ def _write_row_decimals(workbook: Any, sheet: Any, part: pl.DataFrame, decimals:
     for name in decimals.columns:
         col = left + part.get_column_index(name)
         for offset, (value, places) in enumerate(zip(part[name].to_list(), decimals[name].to_list())):
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                continue
+            if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                continue  # left as the table wrote it
             fmt = _cell_format(workbook, {"num_format": number_format(int(places or 0)), "valign": "vcenter"})
             sheet.write_number(first_data_row + offset, col, value, fmt)
 
