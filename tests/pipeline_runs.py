@@ -48,7 +48,8 @@ def run_cli_and_kill(workspace: dict[str, Path], marker: str, delay: float = 1.0
     The group includes the dbt subprocess, as in a power cut or an OOM kill of the container.
     Returns the output up to the kill.
     """
-    proc = subprocess.Popen([sys.executable, "-m", "dagster_project.cli", "run"], cwd=PROJECT_ROOT,
+    # --verbose: the markers are Dagster's step events, which only the full console log shows
+    proc = subprocess.Popen([sys.executable, "-m", "dagster_project.cli", "run", "--verbose"], cwd=PROJECT_ROOT,
                             env=environment(workspace), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
     lines = []

@@ -82,7 +82,8 @@ def _hand_made_marts(folder) -> None:
     con.execute("CREATE TABLE main_marts.fct_target_attainment (indicator_code VARCHAR, area_code VARCHAR, "
                 "target_value DOUBLE)")
     con.execute("""CREATE TABLE main_marts.dim_area AS SELECT * FROM (VALUES
-        ('430502', '-25', 'county'), ('430502001', '-A1', 'township')) AS t(area_code, name_zh, level)""")
+        ('430502', '-25', 'county', '县市区'), ('430502001', '-A1', 'township', '乡镇街道'))
+        AS t(area_code, name_zh, level, level_zh)""")
     con.execute("CREATE TABLE main_marts.dim_sex AS SELECT '_T' AS sex_code, '合计' AS name_zh, 3 AS sort_order")
     con.execute("CREATE TABLE main_marts.dim_age_group AS SELECT '_T' AS age_group_code, '合计' AS name_zh")
     con.execute("CREATE TABLE main_marts.dim_residence AS SELECT '_T' AS residence_code, '合计' AS name_zh, "
