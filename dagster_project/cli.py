@@ -113,6 +113,8 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
         loggers["console"] = colored_console_logger
     run_config = {"loggers": {"progress": {"config": {"stages": stage_sizes([n.name for n in job.graph.nodes])}},
                               "file": {"config": {"path": str(log_path)}}}}
+    if args.verbose:  # as Dagster's default console: every event, DEBUG included
+        run_config["loggers"]["console"] = {"config": {"log_level": "DEBUG"}}
     job = job.with_logger_defs(loggers)
     if not args.verbose:
         library_warnings_to(log_path)
