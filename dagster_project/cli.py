@@ -42,7 +42,7 @@ EXIT_BUSY = 4
 def _dagster_instance():
     from dagster import DagsterInstance
 
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     ensure_dagster_home()
     return DagsterInstance.get()
@@ -82,13 +82,9 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     # Dagster's notices about its own beta APIs (printed at import) are for us, not for the clerk
     warnings.filterwarnings("ignore", message=r".*is currently in beta.*")
     from dagster_project.definitions import defs
-    from dagster_project.operations import (
-        alert_record,
-        process_tags,
-        raw_dir_range_tags,
-        recover_abandoned_runs,
-        write_alert,
-    )
+    from dagster_project.defs.automation.alerts import alert_record, write_alert
+    from dagster_project.defs.automation.run_recovery import process_tags, recover_abandoned_runs
+    from dagster_project.defs.ingestion.partitions import raw_dir_range_tags
     from dagster_project.publication_summary import format_summary
     from dagster_project.publish import read_publication, readonly_hint, remove_leftovers
 
@@ -260,7 +256,7 @@ def _print_summary(settings) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from dagster_project.operations import alerts_file, read_alerts
+    from dagster_project.defs.automation.alerts import alerts_file, read_alerts
     from dagster_project.publish import read_publication
 
     settings = get_settings()

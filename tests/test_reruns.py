@@ -163,7 +163,7 @@ def test_next_run_recovers_and_succeeds(ws, run_c_with_reader):
         statuses = [r.status for r in instance.get_runs()]  # newest first: C, B, A
         assert statuses == [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS]
         assert instance.event_log_storage.get_concurrency_info("duckdb_writer").claimed_slots == []
-    from dagster_project.operations import read_alerts
+    from dagster_project.defs.automation.alerts import read_alerts
 
     assert any("killed" in a["message"] for a in read_alerts())
 
@@ -214,7 +214,7 @@ def _raw_fingerprints(work_db: Path) -> dict:
 
 def test_a_resubmitted_file_replaces_its_predecessors_rows_and_nothing_else(workspace):
     from dagster_project.definitions import defs
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     generate_raw(workspace["raw"], "--extracts", "births,deaths,population")
     raw_keys = {k for a in defs.assets for k in a.keys if k.path[0] == "raw"}

@@ -24,8 +24,8 @@ from dagster import (
     multi_asset_check,
 )
 
-from dagster_project.assets.extracts import raw_asset_key
 from dagster_project.contracts import Extract, load_contracts
+from dagster_project.defs.ingestion.assets import raw_asset_key
 from dagster_project.quality import record_outcome, validate_extract
 from dagster_project.quality.period_verdicts import period_verdicts, record_verdicts
 from dagster_project.quality.suites import load_suite

@@ -1,4 +1,5 @@
-"""What leaves the warehouse: the analysts' database and the export files.
+"""What leaves the warehouse as files: indicator tables, feedback workbooks, the annual report, the final
+evaluation, the provincial submission and its diff (the analysts' database is in defs/publication).
 
 Each export asset ends with `share(exports_dir)`: the pipeline's umask makes what it writes private, and
 exports are for the analysts' group (0750/0640, permissions.py).
@@ -6,59 +7,14 @@ exports are for the analysts' group (0750/0640, permissions.py).
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from dagster_project import database
-from dagster_project.assets.dbt import build_dbt_assets
 from dagster_project.config import get_settings
 from dagster_project.contracts import load_contracts
+from dagster_project.defs.transformation.assets import mart_keys
 from dagster_project.exports.feedback import write_feedback_files
 from dagster_project.exports.indicator_tables import write_indicator_tables
-from dagster_project.operations import WRITER_RETRY_POLICY
 from dagster_project.permissions import share
-from dagster_project.publication_summary import format_summary, read_summary
-from dagster_project.publish import open_published_readonly, publish, readonly_hint
 
-# The published marts: dbt models keyed ["marts", <model>].
-MART_KEYS = sorted({key for step in build_dbt_assets() for key in step.keys if key.path[0] == "marts"},
-                   key=lambda k: k.path)
-
-
-@asset(
-    key=AssetKey(["published", "monitoring_duckdb"]),
-    deps=MART_KEYS,
-    group_name="outputs",
-    description="分析库 monitoring.duckdb：集市表、维度表、审计表的只读快照，原子替换发布。",
-    kinds={"duckdb"},
-    pool="duckdb_writer",
-    retry_policy=WRITER_RETRY_POLICY,  # e.g. work.duckdb locked by another process for a moment
-)
-def analysts_database(context: AssetExecutionContext) -> MaterializeResult:
-    settings = get_settings()
-    copied = publish(settings, context.run_id)
-    hint = readonly_hint(settings.published_db)
-    context.log.info(hint)
-    con = open_published_readonly(settings.published_db)
-    try:
-        summary = read_summary(con)
-    finally:
-        con.close()
-    published = {}
-    if summary is not None:
-        # A partial publication is a normal state: logged as a warning, the run still succeeds.
-        (context.log.warning if summary.is_partial else context.log.info)(format_summary(summary))
-        published = {
-            "publication": "partial" if summary.is_partial else "complete",
-            "latest_year": summary.latest_year,
-            "indicators_withheld": len(summary.withheld),
-            "indicators_incomplete_coverage": len(summary.incomplete),
-            "publication_summary_zh": MetadataValue.md("```\n" + format_summary(summary, listed=200) + "\n```"),
-        }
-    return MaterializeResult(
-        metadata={
-            **published,
-            "path": MetadataValue.path(str(settings.published_db)),
-            "tables": MetadataValue.json(copied),
-            "open_read_only": MetadataValue.md(f"```\n{hint}\n```"),
-        }
-    )
+MART_KEYS = mart_keys()
 
 
 @asset(

@@ -16,15 +16,10 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 from dagster_project import prewarm
 from dagster_project.config import SEEDS_DIR, get_settings
 from dagster_project.contracts import Extract, load_contracts
+from dagster_project.defs.ingestion.partitions import SINGLE_RUN_BACKFILL, YEARLY_PARTITIONS, is_partitioned, years_filter
 from dagster_project.ingest.discovery import discover
 from dagster_project.ingest.loader import load_files, record_unrecognised
-from dagster_project.operations import (
-    SINGLE_RUN_BACKFILL,
-    WRITER_RETRY_POLICY,
-    YEARLY_PARTITIONS,
-    is_partitioned,
-    years_filter,
-)
+from dagster_project.lib.duckdb_writer import WRITER_RETRY_POLICY
 from dagster_project.resources import WarehouseResource
 
 
