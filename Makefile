@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 MANIFEST := dbt/target/manifest.json
 RAW_DIR ?= $(or $(MONITOR_RAW_DIR),raw)
 
-.PHONY: setup run test test-fast sql lint manifest sample lock dagster-ui docs bench clean browser bytecode
+.PHONY: setup run test test-fast sql lint manifest sample lock serve dagster-ui docs bench clean browser bytecode
 
 setup: $(VENV)/.installed $(MANIFEST)
 
@@ -85,7 +85,13 @@ browser:
 		fi; \
 	fi
 
-# The Dagster UI on http://localhost:3000 (asset graph, checks, runs, sensor, schedule). umask 077: the webserver
+# Unattended operation (a district server): the Dagster daemon - file-drop sensor, annual schedule, failure alerts,
+# run queue, all on by default - and the UI on http://127.0.0.1:3000, supervised together until SIGTERM/Ctrl-C
+# (dagster_project/serve.py; a systemd unit for it: docs/deploy/shuangqing-monitor.service).
+serve: setup bytecode
+	$(PY) -m dagster_project.cli serve
+
+# For developers: `dagster dev` (the same, in one terminal session). The Dagster UI on http://localhost:3000 (asset graph, checks, runs, sensor, schedule). umask 077: the webserver
 # and the daemon write Dagster's storage (run history, schedules) private, like the pipeline (permissions.py).
 dagster-ui: setup
 	umask 077 && export DAGSTER_HOME="$$($(PY) -c 'from dagster_project.lib.dagster_instance import ensure_dagster_home as h; print(h())')" && \

@@ -10,6 +10,8 @@
                                            snapshot, recent failed-run alerts
   python -m dagster_project.cli sql "..."  query the analysts' database read-only (--csv, --out FILE)
   python -m dagster_project.cli shell      the analysts' SQL shell (what `make sql` opens)
+  python -m dagster_project.cli serve      unattended operation (what `make serve` does): the Dagster daemon
+                                           (file-drop sensor, annual schedule, alerts, run queue) and the UI
   python -m dagster_project.cli docs       build the data dictionary (dbt docs, one offline HTML file)
                                            into $MONITOR_EXPORTS_DIR/data_dictionary/
 """
@@ -340,6 +342,12 @@ def cmd_shell(args: argparse.Namespace) -> int:
     os.execv(command[0], command)  # the shell replaces this process: its exit status is the command's
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dagster_project.serve import serve
+
+    return serve(args.host, args.port)
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     """`dbt docs generate --static` against the working database, copied to the exports folder."""
     from dagster_project.config import DBT_PROJECT_DIR, export_dbt_env
@@ -403,6 +411,10 @@ def main(argv: list[str] | None = None) -> int:
     sql.set_defaults(func=cmd_sql)
     shell = sub.add_parser("shell", help="open the analysts' SQL shell (DuckDB, read-only; what `make sql` runs)")
     shell.set_defaults(func=cmd_shell)
+    serve = sub.add_parser("serve", help="run unattended: Dagster daemon (sensor, schedule, alerts) and UI")
+    serve.add_argument("--host", help="address of the UI (default $MONITOR_UI_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port of the UI (default $MONITOR_UI_PORT or 3000)")
+    serve.set_defaults(func=cmd_serve)
     docs = sub.add_parser("docs", help="build the data dictionary (dbt docs, static HTML)")
     docs.add_argument("--out", help="folder (default $MONITOR_EXPORTS_DIR/data_dictionary)")
     docs.set_defaults(func=cmd_docs)
