@@ -139,6 +139,9 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     summary = _publication_summary(settings)
     if summary is not None:
         print("\n" + format_summary(summary))
+    changes = _changes_line(settings)
+    if changes:
+        print(changes)
     print(f"\n完成 / done in {elapsed:.1f}s")
     print(f"完整日志 full log: {log_path} (`--verbose` prints it here too)")
     print(f"分析库 analysts' database: {settings.published_db} (publication {publication.get('publication_id')})")
@@ -179,6 +182,20 @@ def _warnings_line(settings) -> str | None:
     if row is None:
         return "预警 warnings: 无 none"
     return f"预警 warnings（{row[0]}年）: 全区 {row[1]} 项，乡镇 {row[2]} 项 / district {row[1]}, townships {row[2]} (见年度监测报告)"
+
+
+def _changes_line(settings) -> str | None:
+    """What changed since the previous publication (meta.publication_changes of the published database)."""
+    from dagster_project.publication_changes import format_changes, read_changes
+    from dagster_project.publish import open_published_readonly
+
+    if not settings.published_db.exists():
+        return None
+    con = open_published_readonly(settings.published_db)
+    try:
+        return format_changes(read_changes(con))
+    finally:
+        con.close()
 
 
 def _publication_summary(settings):

@@ -192,6 +192,12 @@ def test_same_input_gives_byte_identical_marts(ws, run_a, run_c_with_reader):
     columns = {t: _differing_columns(run_a["copy"], ws["warehouse"] / "monitoring.duckdb", t) for t in different}
     assert not different, f"marts whose contents changed between two runs on the same input (columns): {columns}"
     assert run_c["content_sha256"] == run_a["content_sha256"]
+    # ...and the run says so: nothing changed since the last publication (meta.publication_changes is empty)
+    run, _, _ = run_c_with_reader
+    assert "新加载文件 0，新增数值 0，修订 0，不再发布 0，发布状态变化 0" in run.output, run.output[-3000:]
+    with duckdb.connect(str(ws["warehouse"] / "monitoring.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.publication_changes").fetchone()[0] == 0
+        assert con.execute("SELECT previous_publication_id FROM meta.publication").fetchone()[0] == run_a["publication_id"]
 
 
 # --------------------------------------------------------------------------- raw level, no dbt
