@@ -33,12 +33,12 @@ manifest: $(MANIFEST)
 # The bundled sample: generated (deterministically) only if raw/ has no extracts yet.
 sample: $(VENV)/.installed
 	@if [ -z "$$(find $(RAW_DIR) -name '*.csv' -o -name '*.xlsx' 2>/dev/null | head -1)" ]; then \
-		$(PY) -m dagster_project.generator --sample --out $(RAW_DIR); \
+		$(PY) -m sample_data --sample --out $(RAW_DIR); \
 	else echo "sample present in $(RAW_DIR)"; fi
 
 # The project's own modules too (PYTHONDONTWRITEBYTECODE, see above); only changed files are recompiled.
 bytecode: $(VENV)/.installed
-	@$(PY) -m compileall -q -x '/out/' dagster_project bench
+	@$(PY) -m compileall -q -x '/out/' dagster_project sample_data bench
 
 run: setup sample bytecode
 	$(PY) -m dagster_project.cli run
@@ -64,7 +64,7 @@ test: setup bytecode lint $(BROWSER_DEP)
 
 # Python style and likely bugs (configuration in pyproject.toml, [tool.ruff]); part of `make test`.
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check dagster_project tests bench
+	$(VENV)/bin/ruff check dagster_project sample_data tests bench
 
 # The inner loop: every test that neither runs the pipeline nor builds a warehouse (marker `slow`).
 test-fast: setup bytecode

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster_project.config import SEEDS_DIR
-from dagster_project.generator import hashing
+from sample_data import hashing
 
 # Urban share of residents by township type: 街道 are urban-dominant, 镇 and 乡 rural-dominant
 # (a town seat is urban, its villages rural).

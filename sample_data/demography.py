@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dagster_project.generator import hashing
-from dagster_project.generator.areas import Township
+from sample_data import hashing
+from sample_data.areas import Township
 
 MODEL_START = 2000          # end-of-year stock that the projection starts from
 CALIBRATION_YEAR = 2020     # census year: total population is fixed here

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import numpy as np
 import polars as pl
 
-from dagster_project.generator import hashing, idnumbers
-from dagster_project.generator.demography import FEMALE, death_probability
-from dagster_project.generator.persons import (
+from sample_data import hashing, idnumbers
+from sample_data.demography import FEMALE, death_probability
+from sample_data.persons import (
     Persons,
     births_of,
     concat,
@@ -21,7 +21,7 @@ from dagster_project.generator.persons import (
     register,
     with_birth_dates,
 )
-from dagster_project.generator.world import (
+from sample_data.world import (
     RESIDENCE,
     SEX,
     World,

@@ -3,7 +3,7 @@
 Structure (`manifest_version` 1):
 
     {
-      "manifest_version": 1, "contract_version": 1, "generator": "dagster_project.generator",
+      "manifest_version": 1, "contract_version": 1, "generator": "sample_data",
       "options": {"seed", "years", "scale", "clean", "defect_rate", "areas", "extracts"},
       "conventions": {"row": ..., "handling": ..., "periods": ...},
       "defect_kinds": {kind: {"handling", "rule_id", "default_rate", "rate", "description"}},
@@ -26,7 +26,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from dagster_project.generator.defects import KINDS, kind_rate
+from sample_data.defects import KINDS, kind_rate
 
 MANIFEST_VERSION = 1
 
@@ -72,7 +72,7 @@ def build(options: dict, files: list[dict], contract_version: int, extracts_seen
     return {
         "manifest_version": MANIFEST_VERSION,
         "contract_version": contract_version,
-        "generator": "dagster_project.generator",
+        "generator": "sample_data",
         "options": options,
         "conventions": CONVENTIONS,
         "defect_kinds": kinds,

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import polars as pl
 
 from dagster_project.contracts import Contracts, Extract
-from dagster_project.generator import hashing
+from sample_data import hashing
 
 XLSX_MAX_ROWS = 100_000          # larger extracts are always CSV (Excel's limit and writing speed)
 XLSX_SHARE = {"committee_members": 1.0, "social_assistance": 1.0, "forms": 0.4, "cases": 0.5, "legal_aid": 0.3}

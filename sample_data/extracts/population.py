@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import numpy as np
 import polars as pl
 
-from dagster_project.generator.demography import MAX_AGE
-from dagster_project.generator.world import RESIDENCE, SEX, World, labels
+from sample_data.demography import MAX_AGE
+from sample_data.world import RESIDENCE, SEX, World, labels
 
 TOWNSHIPS_PER_CHUNK = 200
 

@@ -8,10 +8,10 @@ import numpy as np
 import polars as pl
 
 from dagster_project.contracts import Contracts, Extract
-from dagster_project.generator.areas import Township
-from dagster_project.generator.calibration import Calibration
-from dagster_project.generator.demography import Demography
-from dagster_project.generator.persons import Population
+from sample_data.areas import Township
+from sample_data.calibration import Calibration
+from sample_data.demography import Demography
+from sample_data.persons import Population
 
 RESIDENCE = ("urban", "rural")
 SEX = ("1", "2")

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 import numpy as np
 import polars as pl
 
-from dagster_project.generator import hashing
-from dagster_project.generator.calibration import expit, logit
-from dagster_project.generator.persons import Persons, pick_from_register, register
-from dagster_project.generator.world import (
+from sample_data import hashing
+from sample_data.calibration import expit, logit
+from sample_data.persons import Persons, pick_from_register, register
+from sample_data.world import (
     RESIDENCE,
     SEX,
     World,

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from dagster_project.generator import hashing, idnumbers
-from dagster_project.generator.areas import Township
-from dagster_project.generator.demography import MAX_AGE, Demography
+from sample_data import hashing, idnumbers
+from sample_data.areas import Township
+from sample_data.demography import MAX_AGE, Demography
 
 DAY_STRIDE = 151            # coprime with 365 and 366: consecutive indices get well-spread birthdays
 ELSEWHERE_WEIGHTS = np.array([16, 12, 14, 6, 10, 10, 10, 6, 4, 4, 2, 6], dtype=np.float64)

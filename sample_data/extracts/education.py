@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from dagster_project.generator import hashing, idnumbers
-from dagster_project.generator.persons import Persons, register
-from dagster_project.generator.world import (
+from sample_data import hashing, idnumbers
+from sample_data.persons import Persons, register
+from sample_data.world import (
     RESIDENCE,
     SEX,
     World,

@@ -1,6 +1,6 @@
 """Deterministic generator of realistic department extracts for the Shuangqing monitoring warehouse.
 
-    python -m dagster_project.generator [--out DIR] [--seed N] [--years 2019-2024] [--scale X]
+    python -m sample_data [--out DIR] [--seed N] [--years 2019-2024] [--scale X]
                                         [--clean] [--defect-rate R] [--manifest PATH] [--areas CSV]
                                         [--extracts births,deaths,...] [--sample] [--quiet]
 

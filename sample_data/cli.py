@@ -1,4 +1,4 @@
-"""Command line: python -m dagster_project.generator [options]."""
+"""Command line: python -m sample_data [options]."""
 from __future__ import annotations
 
 import argparse
@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from dagster_project.config import get_settings
-from dagster_project.generator.options import (
+from sample_data.options import (
     DEFAULT_SEED,
     DEFAULT_YEARS,
     EXTRACT_ORDER,
@@ -14,12 +14,12 @@ from dagster_project.generator.options import (
     Options,
     parse_years,
 )
-from dagster_project.generator.runner import main_generate
+from sample_data.runner import main_generate
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m dagster_project.generator",
+        prog="python -m sample_data",
         description="Write realistic, reproducible department extracts (with documented defects) for the "
                     "Shuangqing women's and children's monitoring warehouse.",
     )

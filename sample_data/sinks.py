@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.contracts import Extract
-from dagster_project.generator.styles import FileStyle
+from sample_data.styles import FileStyle
 
 FIXED_TIMESTAMP = dt.datetime(2025, 1, 1, 0, 0, 0)
 # ASCII digits only: Python's \d (and float, int) also take full-width digits, which would turn a

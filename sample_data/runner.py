@@ -15,18 +15,18 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.contracts import Extract, load_contracts
-from dagster_project.generator import hashing
-from dagster_project.generator import manifest as manifest_io
-from dagster_project.generator.areas import load_townships
-from dagster_project.generator.calibration import Calibration
-from dagster_project.generator.defects import Injector, handling_of
-from dagster_project.generator.demography import project
-from dagster_project.generator.extracts import civil_affairs, education, forms, health, justice, population
-from dagster_project.generator.options import EXTRACT_ORDER, GeneratorError, Options
-from dagster_project.generator.persons import Population
-from dagster_project.generator.sinks import CsvSink, XlsxSink
-from dagster_project.generator.styles import choose_style, render
-from dagster_project.generator.world import World, period
+from sample_data import hashing
+from sample_data import manifest as manifest_io
+from sample_data.areas import load_townships
+from sample_data.calibration import Calibration
+from sample_data.defects import Injector, handling_of
+from sample_data.demography import project
+from sample_data.extracts import civil_affairs, education, forms, health, justice, population
+from sample_data.options import EXTRACT_ORDER, GeneratorError, Options
+from sample_data.persons import Population
+from sample_data.sinks import CsvSink, XlsxSink
+from sample_data.styles import choose_style, render
+from sample_data.world import World, period
 
 # Rough rows per resident, only to decide whether a file may be XLSX (see styles.XLSX_MAX_ROWS).
 ROWS_PER_RESIDENT = {"committee_members": 0.003, "social_assistance": 0.04, "cases": 0.001, "legal_aid": 0.003}

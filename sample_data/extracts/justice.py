@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import numpy as np
 import polars as pl
 
-from dagster_project.generator import hashing
-from dagster_project.generator.persons import pick_from_register
-from dagster_project.generator.world import (
+from sample_data import hashing
+from sample_data.persons import pick_from_register
+from sample_data.world import (
     SEX,
     World,
     blank_where,

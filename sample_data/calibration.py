@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dagster_project.generator import hashing
+from sample_data import hashing
 
 REFERENCE_YEAR = 2020
 

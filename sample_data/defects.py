@@ -19,8 +19,8 @@ import numpy as np
 import polars as pl
 
 from dagster_project.contracts import Extract
-from dagster_project.generator.styles import FileStyle
 from dagster_project.ingest.rule_texts import ROW_RULES
+from sample_data.styles import FileStyle
 
 
 @dataclass(frozen=True)

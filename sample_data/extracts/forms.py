@@ -22,9 +22,9 @@ import numpy as np
 import polars as pl
 
 from dagster_project.contracts import read_seed
-from dagster_project.generator import hashing
-from dagster_project.generator.demography import DISTRICT_POPULATION
-from dagster_project.generator.world import World
+from sample_data import hashing
+from sample_data.demography import DISTRICT_POPULATION
+from sample_data.world import World
 
 # Items whose size does not depend on the population (a leadership team has ~12 members
 # whatever the county's size; a survey sample is fixed by design).
