@@ -62,9 +62,11 @@ BROWSER_DEP := $(if $(filter true,$(CI)),browser,$(if $(MISSING_RENDERERS),$(if 
 test: setup bytecode lint $(BROWSER_DEP)
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
-# Python style and likely bugs (configuration in pyproject.toml, [tool.ruff]); part of `make test`.
+# Python style and likely bugs (pyproject.toml, [tool.ruff]) and the dbt SQL (dbt/.sqlfluff; only files changed since
+# they last passed are parsed again, dbt/scripts/lint_sql.py); part of `make test`.
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check dagster_project sample_data tests bench
+	$(VENV)/bin/ruff check dagster_project sample_data tests bench dbt/scripts
+	$(PY) dbt/scripts/lint_sql.py
 
 # The inner loop: every test that neither runs the pipeline nor builds a warehouse (marker `slow`).
 test-fast: setup bytecode
