@@ -12,8 +12,9 @@ status (`rpt_sdmx_observations`). This module only serialises them.
   the message against the SDMX-ML 2.1 XML schema and reads it with pysdmx and sdmx1.
 * `write_data` writes SDMX-CSV 2.0 with pysdmx, against the schema pysdmx reads back from that structure
   message: the CSV can only hold what the shipped structure defines. SDMX-CSV 2.0 (not 1.0) because sdmx1
-  reads only 2.0; pysdmx reads both. UTF-8 without a byte-order mark. A suppressed observation has an empty
-  OBS_VALUE, OBS_STATUS `Q` (missing value; suppressed) and CONF_STATUS `C` (primary) or `D` (secondary).
+  reads only 2.0; pysdmx reads both. UTF-8 without a byte-order mark. A suppressed observation has OBS_VALUE
+  `NaN` (SDMX-CSV's intentionally missing number: both readers make it NaN, whereas an empty field makes
+  sdmx1 fail), OBS_STATUS `Q` (missing value; suppressed) and CONF_STATUS `C` (primary) or `D` (secondary).
 """
 from __future__ import annotations
 
