@@ -61,7 +61,7 @@ PUBLIC_NOTE = "公开版·已做小数保护"
 SEXES = [("2", "女"), ("1", "男"), ("_T", "合计")]
 STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
 
-# Extracts whose earlier periods feed a year's values (see dbt/STATUS.md): screenings pool Y-2..Y.
+# Extracts whose earlier periods feed a year's values (see docs/architecture.md, "Definitions worth knowing"): screenings pool Y-2..Y.
 LOOKBACK_YEARS = {"cancer_screening": 2}
 
 CELLS_SQL = """
