@@ -62,6 +62,19 @@ def test_files_of_both_variants_are_written(submission):
             "fct_gender_gaps.parquet", "dim_indicator.parquet"} <= parquet
     assert (result.snapshot_dir.parent / "LATEST").read_text(encoding="utf-8").strip() == result.snapshot_dir.name
     assert latest_snapshot(settings, year) == result.snapshot_dir
+    # one pointer: a `latest` link would be the same name as LATEST on a case-insensitive (Windows) share
+    assert [p.name for p in result.snapshot_dir.parent.iterdir() if p.name.lower() == "latest"] == ["LATEST"]
+
+
+def test_a_leftover_latest_link_is_removed(warehouse, tmp_path):
+    """Earlier versions also wrote a `latest` symlink; the next run removes it, new snapshot or not."""
+    settings = warehouse.settings(tmp_path / "exports")
+    first = write_submission(settings)
+    year_dir = first.snapshot_dir.parent
+    (year_dir / "latest").symlink_to(first.snapshot_dir.name, target_is_directory=True)
+    again = write_submission(settings)
+    assert not again.is_new and again.snapshot_dir == first.snapshot_dir
+    assert not (year_dir / "latest").is_symlink() and (year_dir / "LATEST").is_file()
 
 
 def test_workbook_has_a_sheet_per_domain_in_the_fixed_layout(submission, warehouse):

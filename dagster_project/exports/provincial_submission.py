@@ -14,8 +14,8 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
   _snapshot/values.parquet, manifest.json      what the diff against the next submission needs (values of
                                                the year and every earlier year: late reports revise those)
 
-and `submissions/<year>/LATEST` (plus a `latest` symlink where the file system allows) names the newest
-snapshot. A run whose values, loads and settings are identical to the latest snapshot writes no new one.
+and `submissions/<year>/LATEST`, a file holding the newest snapshot's folder name, points at it (no `latest`
+link: on a case-insensitive share it would collide with LATEST). A run whose values, loads and settings are identical to the latest snapshot writes no new one.
 
 Public cells: per indicator, the table area (every reported level: townships + district, or up to the
 province) × sex (女/男/合计) at the residence total
@@ -29,7 +29,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 import uuid
@@ -533,16 +532,21 @@ def latest_snapshot(settings: Settings, year: int) -> Path | None:
 
 
 def _set_latest(year_dir: Path, name: str) -> None:
+    """Point LATEST (a file holding the snapshot's folder name) at the new snapshot, atomically.
+
+    LATEST is the only pointer: a `latest` symlink beside it (written by earlier versions) is the same name
+    on a case-insensitive file system such as a Windows share, where the two collide; one left over is removed.
+    """
     tmp = year_dir / f".LATEST.{uuid.uuid4().hex}"
     tmp.write_text(name + "\n", encoding="utf-8")
     tmp.replace(year_dir / "LATEST")
-    link = year_dir / "latest"
-    try:
-        tmp_link = year_dir / f".latest.{uuid.uuid4().hex}"
-        os.symlink(name, tmp_link, target_is_directory=True)
-        os.replace(tmp_link, link)
-    except OSError:  # no symlinks here (e.g. some network shares): LATEST is the pointer
-        pass
+    _remove_leftover_link(year_dir)
+
+
+def _remove_leftover_link(year_dir: Path) -> None:
+    leftover = year_dir / "latest"
+    if leftover.is_symlink():  # never a real folder or file someone put there
+        leftover.unlink()
 
 
 def write_submission(settings: Settings, year: int | None = None, con: duckdb.DuckDBPyConnection | None = None,
@@ -559,6 +563,7 @@ def write_submission(settings: Settings, year: int | None = None, con: duckdb.Du
         fingerprint = _fingerprint(values, loads, threshold)
         year_dir = submission_root(settings) / str(year)
         previous = latest_snapshot(settings, year)
+        _remove_leftover_link(year_dir)
         if previous is not None:
             manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("fingerprint") == fingerprint:
