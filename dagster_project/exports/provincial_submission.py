@@ -41,7 +41,8 @@ import polars as pl
 from dagster_project import database
 from dagster_project.config import Settings
 from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
-from dagster_project.exports.suppression import Line, protect
+from dagster_project.exports.disclosure import Decisions, decide, load_decisions, read_cells, threshold_of
+from dagster_project.exports.disclosure import protect_counts as protect_counts  # re-exported for callers and tests
 from dagster_project.exports.worksheets import open_workbook, write_notes, write_sheet
 
 # 2: the snapshot's values.parquet holds every year up to the submitted one (period_year column)
@@ -59,15 +60,6 @@ STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
 
 # Extracts whose earlier periods feed a year's values (see dbt/STATUS.md): screenings pool Y-2..Y.
 LOOKBACK_YEARS = {"cancer_screening": 2}
-
-CELLS_SQL = """
-SELECT v.indicator_code, v.area_code, v.area_level, v.sex, v.numerator, v.denominator, v.value,
-       v.small_numbers_flag, v.zero_denominator_flag
-FROM main_marts.fct_indicator_values v
-JOIN main_marts.dim_indicator i ON i.indicator_code = v.indicator_code AND i.age_group_code = v.age_group_code
-JOIN main_marts.dim_area a ON a.area_code = v.area_code AND a.is_reported
-WHERE v.period_year = ? AND v.residence = '_T' AND v.sex IN ('1', '2', '_T')
-"""
 
 INDICATORS_SQL = """
 SELECT indicator_code, name_zh, name_en, plan, domain_zh, domain_en, unit, unit_label_zh AS unit_zh, unit_sdmx,
@@ -109,130 +101,28 @@ def latest_year(con: duckdb.DuckDBPyConnection) -> int | None:
     return con.execute("SELECT max(period_year) FROM main_marts.fct_indicator_values").fetchone()[0]
 
 
-def _is_count_like(ind: dict) -> bool:
-    return ind["aggregation"] == "sum" and not ind["derivation"] and ind["unit"] != "years"
+# the columns of a public cell the submission's tables and SDMX read
+CELL_COLUMNS = ["indicator_code", "area_code", "area_level", "sex", "numerator", "denominator", "value",
+                "small_numbers_flag", "zero_denominator_flag", "numerator_status", "denominator_status", "value_status"]
 
 
-def _children(areas: pl.DataFrame) -> dict[str, list[str]]:
-    """Reported area -> its reported child areas (the hierarchy the public table's sums follow).
-
-    A district warehouse has one county and its townships; a province's has the province, its
-    prefectures, counties and townships: every level is a total of the level below.
-    """
-    reported = set(areas["area_code"].to_list())
-    children: dict[str, list[str]] = {}
-    for row in areas.iter_rows(named=True):
-        parent = row["parent_code"]
-        if parent in reported:
-            children.setdefault(parent, []).append(row["area_code"])
-    return children
-
-
-def protect_counts(measure: dict[tuple[str, str], float], areas: list[str], children: dict[str, list[str]],
-                 sexes: list[str], threshold: int):
-    """Protect one area × sex table of counts; returns {(area, sex): 'primary'|'secondary'|'published'}.
-
-    `protect` handles two-way tables (each cell in at most two sums). A hierarchy (province →
-    prefectures → counties → townships) puts a middle area in three: its parent's, its own and its
-    sex total. So it is protected as linked two-way tables, one per area with children (that area and
-    its children × sex), repeated until no table adds a suppression: a cell suppressed in one table
-    is suppressed in every table that holds it (the modular method of τ-ARGUS). A district is one
-    such table.
-    """
-    present = {area for area, _ in measure}
-    # an indicator reported for higher levels only (some form items) has no rows below them and no sums
-    rows = [a for a in areas if a in present]
-    value = {(area, sex): float(measure.get((area, sex)) or 0.0) for area in rows for sex in sexes}
-    tables: list[list[str]] = []  # [parent, *children]
-    in_a_table: set[str] = set()
-    for parent in rows:
-        kids = [c for c in children.get(parent, []) if c in present]
-        if kids:
-            tables.append([parent, *kids])
-            in_a_table.update([parent, *kids])
-    tables += [[a] for a in rows if a not in in_a_table]
-
-    def sub_table(members: list[str]):
-        values = {(a, s): value[(a, s)] for a in members for s in sexes}
-        fixed: set = set()
-        lines: list[Line] = []
-        parent, kids = members[0], members[1:]
-        sheet = list(members)
-        # a reader also knows (or must be assumed to know) what sums do not show: persons of unknown
-        # sex and persons outside every child area; they enter the lines as fixed cells
-        if kids:
-            other = f"~other:{parent}"
-            sheet.append(other)
-            for sex in sexes:
-                values[(other, sex)] = value[(parent, sex)] - sum(value[(c, sex)] for c in kids)
-                fixed.add((other, sex))
-                lines.append(Line(total=(parent, sex), members=[(c, sex) for c in kids] + [(other, sex)]))
-        if set(sexes) == {"1", "2", "_T"}:
-            for area in sheet:
-                values[(area, "~unknown")] = values[(area, "_T")] - values[(area, "1")] - values[(area, "2")]
-                fixed.add((area, "~unknown"))
-                lines.append(Line(total=(area, "_T"), members=[(area, "2"), (area, "1"), (area, "~unknown")]))
-        return values, lines, fixed
-
-    prepared = [sub_table(members) for members in tables]
-    suppressed: set = set()
-    primary: set = set()
-    changed = True
-    while changed:
-        changed = False
-        for values, lines, fixed in prepared:
-            table = protect(values, lines, threshold, fixed=fixed, already_suppressed=suppressed)
-            primary |= table.primary
-            new = table.suppressed - suppressed
-            if new:
-                suppressed |= new
-                changed = True
-    return {key: "primary" if key in primary else "secondary" if key in suppressed else "published" for key in value}
-
-
-def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int) -> ProtectedYear:
+def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int | None = None,
+                 decisions: Decisions | None = None) -> ProtectedYear:
+    """The year's public cells with their statuses: from `decisions` (the run's, read by every public output),
+    or decided now from main_marts.rpt_disclosure_cells (`threshold` overrides the model's, for tests)."""
     indicators = con.execute(INDICATORS_SQL).pl()
     areas = con.execute(AREAS_SQL).pl()
-    cells = con.execute(CELLS_SQL, [year]).pl()
-    area_codes, children = areas["area_code"].to_list(), _children(areas)
-    by_indicator = {code: frame for (code,), frame in cells.partition_by("indicator_code", as_dict=True).items()}
-    ind_rows = {r["indicator_code"]: r for r in indicators.iter_rows(named=True)}
-    status_rows = []
-    rate_hidden: dict[tuple[str, str, str], bool] = {}
-    # GPIs last: they inherit suppression from their base indicator's rates
-    order = sorted(by_indicator, key=lambda c: (ind_rows[c]["derivation"] == "gpi", c))
-    for code in order:
-        frame = by_indicator[code]
-        ind = ind_rows[code]
-        sexes = sorted(set(frame["sex"].to_list()), key=["2", "1", "_T"].index)
-        num = {(r["area_code"], r["sex"]): r["numerator"] for r in frame.iter_rows(named=True)}
-        den = {(r["area_code"], r["sex"]): r["denominator"] for r in frame.iter_rows(named=True)}
-        if _is_count_like(ind):
-            num_status = protect_counts(num, area_codes, children, sexes, threshold)
-            has_den = any(v is not None for v in den.values()) and ind["unit"] != "count"
-            den_status = protect_counts(den, area_codes, children, sexes, threshold) if has_den else {}
-        else:
-            num_status, den_status = {}, {}
-        for r in frame.iter_rows(named=True):
-            key = (r["area_code"], r["sex"])
-            n_status = num_status.get(key, "not_count")
-            d_status = den_status.get(key, "not_count")
-            hidden = n_status in ("primary", "secondary") or d_status in ("primary", "secondary")
-            if ind["derivation"] == "gpi" and ind["computed_from"]:
-                base = ind["computed_from"]
-                hidden = hidden or rate_hidden.get((base, r["area_code"], "2"), False) \
-                    or rate_hidden.get((base, r["area_code"], "1"), False)
-            rate_hidden[(code, r["area_code"], r["sex"])] = hidden
-            value_status = ("primary" if "primary" in (n_status, d_status) else "secondary") if hidden else "published"
-            status_rows.append({
-                "indicator_code": code, "area_code": r["area_code"], "sex": r["sex"],
-                "numerator_status": n_status, "denominator_status": d_status, "value_status": value_status,
-            })
-    statuses = pl.DataFrame(status_rows, schema={
-        "indicator_code": pl.String, "area_code": pl.String, "sex": pl.String,
-        "numerator_status": pl.String, "denominator_status": pl.String, "value_status": pl.String})
-    cells = cells.join(statuses, on=["indicator_code", "area_code", "sex"], how="left")
-    return ProtectedYear(year=year, cells=cells, indicators=indicators, areas=areas, threshold=threshold)
+    if decisions is None:
+        threshold = threshold_of(con) if threshold is None else threshold
+        year_cells = read_cells(con, year)
+        statuses = decide(year_cells, threshold)
+        cells = year_cells.with_columns(pl.col("period_year").cast(pl.Int32)).join(
+            statuses, on=["period_year", "indicator_code", "area_code", "sex"], how="left")
+    else:
+        threshold = decisions.threshold
+        cells = decisions.of_year(year)
+    return ProtectedYear(year=year, cells=cells.select(CELL_COLUMNS), indicators=indicators, areas=areas,
+                         threshold=threshold)
 
 
 def _warning_status(con, year: int) -> pl.DataFrame:
@@ -557,7 +447,9 @@ def write_submission(settings: Settings, year: int | None = None, con: duckdb.Du
         year = year or latest_year(con)
         if year is None:
             raise ValueError("no indicator values in the warehouse: nothing to submit")
-        threshold = settings.small_cell_threshold
+        # the run's disclosure decisions (the same statuses the indicator export reads)
+        decisions = load_decisions(con, settings.data_dir)
+        threshold = decisions.threshold
         values = snapshot_values(con, year)
         loads = _current_loads(con)
         fingerprint = _fingerprint(values, loads, threshold)
@@ -579,7 +471,7 @@ def write_submission(settings: Settings, year: int | None = None, con: duckdb.Du
         staging = year_dir / f".staging-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            protected = protect_year(con, year, threshold)
+            protected = protect_year(con, year, decisions=decisions)
             files = _write_files(con, protected, staging)
             (staging / "_snapshot").mkdir()
             values.write_parquet(staging / "_snapshot" / "values.parquet")
