@@ -322,7 +322,7 @@ def test_dagster_assets_write_report_submission_and_diff(warehouse, tmp_path, mo
     result = materialize([annual_report, provincial_submission, submission_diff])
     assert result.success
     year = result.asset_materializations_for_node("exports__provincial_submission")[0].metadata["year"].value
-    assert (tmp_path / "exports" / "reports" / f"年度监测报告_{year}.html").exists()
+    assert (tmp_path / "exports" / "reports" / f"内部使用_年度监测报告_{year}.html").exists()
     assert (tmp_path / "exports" / "submissions" / str(year) / "LATEST").exists()
     note = result.asset_materializations_for_node("exports__submission_diff")[0].metadata["note"].value
     assert "首次报送" in note

@@ -58,7 +58,7 @@ class _Collector(HTMLParser):
 
 
 def test_report_is_one_self_contained_file(report, warehouse):
-    assert report.name.startswith("年度监测报告_") and report.suffix == ".html"
+    assert report.name.startswith("内部使用_年度监测报告_") and report.suffix == ".html"
     html = report.read_text(encoding="utf-8")
     parser = _Collector()
     parser.feed(html)
@@ -180,7 +180,7 @@ def test_validation_findings_section_with_and_without_the_table(warehouse, tmp_p
 def test_report_for_a_chosen_year(warehouse, tmp_path):
     settings = warehouse.settings(tmp_path / "exports")
     path = write_annual_report(settings, 2022)
-    assert path == report_path(settings, 2022) and path.name == "年度监测报告_2022.html"
+    assert path == report_path(settings, 2022) and path.name == "内部使用_年度监测报告_2022.html"
     assert "2022年度监测报告" in path.read_text(encoding="utf-8")
 
 

@@ -16,6 +16,13 @@ FINDING_COLUMNS = {"importance": "重要性", "rule_code": "规则", "rule_group
 IMPORTANCE_ORDER = {"high": 0, "medium": 1, "low": 2}
 IMPORTANCE_ZH = {"high": "高", "medium": "中", "low": "低"}
 
+# The report shows every count (no small-cell protection): it is internal, and says so in its file name
+# (report.INTERNAL_PREFIX), its title, a banner and the header of every printed page.
+INTERNAL_MARK = "内部使用·未做小数保护"
+INTERNAL_BANNER = ('<div class="internal-banner" role="note">内部使用 · 未做小数保护 · 不得对外公布 '
+                   '<span class="en">Internal: every count is shown (no small-cell protection); not for publication. '
+                   'Publish the 公开 editions of the provincial submission and the indicator export.</span></div>')
+
 CSS = """
 :root { --ink:#212121; --muted:#666; --line:#e0e0e0; }
 * { box-sizing: border-box; }
@@ -44,8 +51,36 @@ svg.chart { max-width: 100%; height: auto; }
 .flag { color: #ef6c00; font-weight: bold; }
 details { margin: 8px 0; } summary { cursor: pointer; color: #1565c0; }
 .ok { color: #2e7d32; } .bad { color: #c62828; }
-@media print { body { background: #fff; } main { max-width: none; padding: 0; } h2 { page-break-before: always; }
-               th { position: static; } details { display: block; } }
+.internal-banner { border: 2px solid #c62828; color: #c62828; font-weight: bold; padding: 6px 10px; margin: 0 0 12px; }
+.internal-banner .en { color: #c62828; }
+small.en, .label .en { display: block; font-size: 0.8em; }
+/* Printing: A4; the domain tables, warnings and quality tables are wide, so their sections print on landscape
+   pages; every page carries the internal mark and its number; table headers repeat and rows never split. */
+@page { size: A4 portrait; margin: 14mm 12mm 14mm 12mm;
+        @top-center { content: "内部使用 · 未做小数保护 · 不得对外公布"; font-size: 8pt; color: #c62828; }
+        @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #666; } }
+@page wide { size: A4 landscape; margin: 12mm 12mm 12mm 12mm; }
+@media print {
+  body { background: #fff; font-size: 10pt; line-height: 1.4; }
+  main { max-width: none; padding: 0; }
+  h1 { font-size: 20pt; } h2 { font-size: 15pt; margin-top: 0; break-before: page; } h3 { font-size: 12pt; }
+  h2, h3, figcaption { break-after: avoid; }
+  section.domain, section#warnings, section#quality { page: wide; }
+  table { font-size: 8pt; width: 100%; table-layout: auto; }
+  thead { display: table-header-group; } tfoot { display: table-footer-group; }
+  tr, figure, .kpi, li { break-inside: avoid; }
+  th { position: static; }
+  th, td { padding: 2px 4px; }
+  td.code { font-size: 7pt; word-break: break-all; }
+  td.note { word-break: break-all; }
+  td.indicator { min-width: 52mm; }
+  td.num, th.num { white-space: nowrap; }
+  .grid { grid-template-columns: repeat(4, 1fr); gap: 4px 8px; }
+  svg.chart { max-width: 100%; height: auto; }
+  nav ol { columns: 2; font-size: 9pt; }
+  details { display: block; } summary { display: none; }
+  .kpi b { font-size: 16pt; }
+}
 """
 
 
@@ -69,6 +104,7 @@ def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> 
     gaps = _rows_by(data.gaps, "indicator_code")
     parts: list[str] = []
     title = f"{data.district_name}妇女儿童发展规划（2021–2025年）{data.year}年度监测报告"
+    parts.append(INTERNAL_BANNER)
     parts.append(f"""<header class="cover"><div class="meta">{escape(data.district_name)}妇女儿童工作委员会 · 监测组 · 统计监测</div>
 <h1>{escape(title)}</h1>
 <div class="en">Annual monitoring report {data.year}: {escape(data.district_name)} women's and children's development plans 2021–2025</div>
@@ -91,7 +127,8 @@ def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> 
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="dagster_project.report">
-<title>{escape(title)}</title>
+<meta name="disclosure" content="internal">
+<title>{escape(INTERNAL_MARK)} · {escape(title)}</title>
 <style>{CSS}</style></head>
 <body><main>
 {body}
@@ -176,7 +213,7 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
         projection = fmt(w.get("projected_value"), digits) if w.get("projected_value") is not None else ""
         out.append(
             f'<tr id="ind-{escape(code)}" data-indicator="{escape(code)}"><td class="code">{escape(code)}</td>'
-            f'<td>{escape(ind["name_zh"])}<br><span class="en">{escape(ind["name_en"])}</span></td><td>{escape(ind["unit_label_zh"] or unit)}</td>'
+            f'<td class="indicator">{escape(ind["name_zh"])}<br><span class="en">{escape(ind["name_en"])}</span></td><td>{escape(ind["unit_label_zh"] or unit)}</td>'
             + "".join(cells)
             + f'<td>{escape(ind["target_short_zh"] or "")}</td><td>{_badge(data.statuses, status)}</td><td class="num">{projection}</td>'
             f'<td class="note">{escape("；".join(notes))}</td></tr>')
@@ -258,7 +295,7 @@ def _warning_section(data: ReportData, indicators: list[dict], warn: dict) -> st
                '<th>目标</th><th class="num">差距</th><th class="num">每年需改善</th><th>原因 Reason</th></tr></thead><tbody>')
     for w in district.iter_rows(named=True):
         digits = w["unit_decimals"]
-        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td>{escape(w["name_zh"] or w["indicator_code"])}'
+        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td class="indicator">{escape(w["name_zh"] or w["indicator_code"])}'
                    f'<br><span class="code">{escape(w["plan_clauses_zh"] or "")}</span></td>'
                    f'<td>{escape(w["responsible_department_zh"] or "")}</td><td>{_badge(data.statuses, w["status"])}</td>'
                    f'<td class="num">{fmt(w["judged_value"], digits)}</td><td>{escape(w["target_short_zh"] or "")}</td>'
@@ -431,7 +468,10 @@ pooled rates with exact limits; trends with t quantiles for the number of points
                        f'<td>{escape(r.get("description_zh") or "")}<br><span class="en">{escape(r.get("description_en") or "")}</span></td></tr>')
         out.append("</tbody></table>")
     out.append("""<h3>小数字 Small numbers</h3><p>率与比均附事件数与95%置信区间（见分析库）；事件数少于20的率以 * 标注。
-本报告为报送区妇儿工委的内部报告，不做小数保护；对外公布的表格见省级报送“公开”版（1至阈值的计数及由其计算的率已做一次与二次抑制）。</p>""")
+本报告为报送区妇儿工委的内部报告，不做小数保护，不得对外公布；对外公布请用省级报送和指标数据的“公开”版
+（exports/submissions/…/公开_…、exports/indicators/公开_…：1至阈值的计数已做一次与二次抑制，分子或分母被抑制的率一并抑制）。
+<span class="en">This report is internal (no small-cell protection). Publish the 公开 editions of the provincial
+submission and of the indicator export instead: small counts and every count or rate they could be recovered from are suppressed.</span></p>""")
     out.append(_unmeasured_goals(data))
     out.append("</section>")
     return "\n".join(out)
