@@ -164,13 +164,14 @@ def test_sdmx_csv_codes_and_values(submission, warehouse):
             assert key in all_values, key
             if row["OBS_VALUE"] not in (None, ""):
                 assert float(row["OBS_VALUE"]) == all_values[key], key
-            elif prefix == PUBLIC_PREFIX and row["CONF_STATUS"] in ("C", "D"):
+            elif prefix == PUBLIC_PREFIX and row["CONF_STATUS"] == "C":
                 continue
             else:
                 assert all_values[key] is None or math.isnan(all_values[key]), key
         if prefix == PUBLIC_PREFIX:
             assert (sdmx["CONF_STATUS"] != "N").all()
-            assert sdmx.filter(pl.col("CONF_STATUS").is_in(["C", "D"]))["OBS_VALUE"].is_null().all()
+            assert sdmx.filter(pl.col("CONF_STATUS") == "C")["OBS_VALUE"].is_null().all()
+            assert "D" not in set(sdmx["CONF_STATUS"])  # primary and secondary look the same in public
         else:
             assert sdmx.height > 3 * pl.read_csv(result.snapshot_dir / f"{PUBLIC_PREFIX}_SDMX_{result.year}.csv").height / 2
 

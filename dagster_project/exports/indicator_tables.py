@@ -57,6 +57,8 @@ INTERNAL_SHEET = "内部使用 指标数据"
 STEM = "指标数据_indicator_values"
 PROTECTION_HEADING = {True: "小数保护 Suppression", False: "公开版将抑制 Suppressed in public"}
 STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
+# public: suppressed, never why (knowing which cells are primary, 1..threshold, pins them from the sums)
+PUBLIC_STATUS_NOTE = {"primary": "已抑制", "secondary": "已抑制"}
 # Above this many rows the workbook holds every level but the townships (xlsxwriter writes ~8,000
 # rows a second and a worksheet stops at 1,048,576 rows; a province has millions of township rows):
 # the CSV and Parquet files always hold everything.
@@ -86,12 +88,14 @@ PUBLIC_QUERY = LABELS.replace("SELECT i.name_zh", f"SELECT {ROWS}, f.numerator_s
                               "f.value_status, i.name_zh", 1).format(cells="public_cells")
 
 
-def protection_note(frame: pl.DataFrame) -> pl.DataFrame:
-    """Column `protection`: what the public edition suppresses in the row (分子/分母/数值 一次抑制 or 二次抑制)."""
+def protection_note(frame: pl.DataFrame, public: bool) -> pl.DataFrame:
+    """Column `protection`: what the public edition suppresses in the row (分子/分母/数值; in the internal edition
+    with the kind, 一次抑制 or 二次抑制)."""
     parts = []
+    notes = PUBLIC_STATUS_NOTE if public else STATUS_NOTE
     for column, label in (("numerator_status", "分子"), ("denominator_status", "分母"), ("value_status", "数值")):
         parts.append(pl.when(pl.col(column).is_in(SUPPRESSED))
-                     .then(pl.lit(label) + pl.col(column).replace_strict(STATUS_NOTE, default="")).otherwise(None))
+                     .then(pl.lit(label) + pl.col(column).replace_strict(notes, default="")).otherwise(None))
     return frame.with_columns(pl.concat_str(parts, separator="；", ignore_nulls=True).replace("", None).alias("protection"))
 
 
@@ -100,7 +104,7 @@ def public_frame(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> pl.Dat
     cells = apply_to_cells(decisions.cells).with_columns(pl.lit("_T").alias("residence"))
     con.register("public_cells", cells)
     try:
-        return protection_note(con.execute(PUBLIC_QUERY).pl())
+        return protection_note(con.execute(PUBLIC_QUERY).pl(), public=True)
     finally:
         con.unregister("public_cells")
 
@@ -111,7 +115,7 @@ def internal_frame(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> pl.D
     keys = ["period_year", "indicator_code", "area_code", "sex", "age_group_code", "residence"]
     statuses = decisions.cells.select(*keys[:-1], "numerator_status", "denominator_status", "value_status").with_columns(
         pl.lit("_T").alias("residence"), pl.col("period_year").cast(frame.schema["period_year"]))
-    return protection_note(frame.join(statuses, on=keys, how="left", maintain_order="left"))
+    return protection_note(frame.join(statuses, on=keys, how="left", maintain_order="left"), public=False)
 
 
 # The helper column with each row's decimals (from dbt: seed unit_labels via dim_indicator); the
@@ -161,10 +165,13 @@ def notes_rows(threshold: int, unit_decimals: list[tuple[str, str, int]], public
              "or other age groups are in the internal edition only."),
             (PROTECTION_HEADING[True],
              f"1至{threshold}的计数已抑制（一次抑制），并抑制其他计数使其无法由乡镇与全区、女男与合计的关系推算（二次抑制）；"
-             "分子或分母被抑制的率及其置信区间一并置空。本列写明被抑制的项目及类型。",
+             "分子或分母被抑制的率及其置信区间一并置空。本列写明被抑制的项目（分子、分母、数值），不区分一次抑制和二次抑制"
+             "（否则可据此推算）。",
              f"Counts from 1 to {threshold} are suppressed (primary), and further counts so that none follows from "
              "the township/district and female/male/total sums (secondary); a rate whose numerator or denominator is "
-             "suppressed is blank with its confidence interval. This column says what is suppressed and why."),
+             "suppressed is blank with its confidence interval. This column says what is suppressed (分子 numerator, "
+             "分母 denominator, 数值 value), not which kind: telling the kinds apart would let a reader recover the "
+             "primary ones."),
             ("空白单元格 Empty cell", "无数据、分母为0，或因小数保护置空（见“小数保护”列）。",
              "No data, a zero denominator, or suppressed (see the Suppression column)."),
         ]

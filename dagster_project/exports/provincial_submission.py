@@ -4,7 +4,7 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
 
   公开_省级报送_<year>.xlsx                     a sheet per domain, fixed layout, small cells protected
   公开_省级报送_<year>.csv                      the same rows in one CSV (UTF-8 with BOM)
-  公开_SDMX_<year>.csv                          SDMX-CSV of the same cells (CONF_STATUS C/D on suppressed ones)
+  公开_SDMX_<year>.csv                          SDMX-CSV of the same cells (CONF_STATUS C on suppressed ones)
   公开_报送情况_<year>.csv                      报送情况: each input's status and townships reporting (also a sheet
                                                of the workbook, beside the figures withheld or on incomplete coverage)
   内部使用_未做小数保护_省级报送_<year>.xlsx     the same layout, unsuppressed (sheet note 内部使用·未做小数保护)
@@ -46,7 +46,8 @@ from dagster_project.exports.disclosure import protect_counts as protect_counts 
 from dagster_project.exports.worksheets import open_workbook, write_notes, write_sheet
 
 # 2: the snapshot's values.parquet holds every year up to the submitted one (period_year column)
-FORMAT_VERSION = 2
+# 3: the public edition marks suppressed cells without their kind (SDMX CONF_STATUS C only); a new snapshot is written
+FORMAT_VERSION = 3
 PUBLIC_PREFIX = "公开"
 INTERNAL_PREFIX = "内部使用_未做小数保护"
 INTERNAL_NOTE = "内部使用·未做小数保护"
@@ -57,6 +58,10 @@ SEXES = [("2", "女"), ("1", "男"), ("_T", "合计")]
 SEX_SDMX = {"1": "M", "2": "F", "_T": "_T", "0": "_U", "9": "_N"}
 URBANISATION_SDMX = {"_T": "_T", "urban": "U", "rural": "R"}
 STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
+# The public edition says that a cell is suppressed, never why: a reader who knew which cells are primary
+# (1..threshold) could pin them from the sums (four primary township counts under a district total of 4 are
+# all 1). The internal edition keeps the kind (its 公开版将抑制 column).
+PUBLIC_STATUS_NOTE = {"primary": "已抑制", "secondary": "已抑制"}
 
 # Extracts whose earlier periods feed a year's values (see dbt/STATUS.md): screenings pool Y-2..Y.
 LOOKBACK_YEARS = {"cancer_screening": 2}
@@ -179,7 +184,8 @@ def submission_table(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, p
     for _, label in SEXES:
         notes.append(
             pl.when(pl.col(f"_{label}_status").is_in(["primary", "secondary"]))
-            .then(pl.lit(f"{label}") + pl.col(f"_{label}_status").replace_strict(STATUS_NOTE, default=""))
+            .then(pl.lit(f"{label}") + pl.col(f"_{label}_status").replace_strict(
+                PUBLIC_STATUS_NOTE if public else STATUS_NOTE, default=""))
             .otherwise(None)
         )
     target = pl.col("effective_target")
@@ -235,9 +241,10 @@ def sdmx_frame(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, public:
                          how="left")
     rows = rows.join(protected.indicators.select("indicator_code", "unit_sdmx"), on="indicator_code", how="left")
     hidden = pl.col("value_status").is_in(["primary", "secondary"])
+    # public: every suppressed observation is C (confidential); D (secondary) would tell which ones are primary
     conf = (
         pl.when(pl.col("value_status") == "primary").then(pl.lit("C"))
-        .when(pl.col("value_status") == "secondary").then(pl.lit("D"))
+        .when(pl.col("value_status") == "secondary").then(pl.lit("C" if public else "D"))
         .when(pl.col("value_status") == "published").then(pl.lit("F"))
         .otherwise(pl.lit("N"))
     )
@@ -319,14 +326,15 @@ def notes_rows(public: bool, threshold: int, unit_decimals: list[tuple[str, str,
     if public:
         edition = [
             ("小数保护 Suppression",
-             f"1至{threshold}的计数及由其计算的率已抑制（一次抑制），并做二次抑制使其无法由行列合计推算。",
+             f"1至{threshold}的计数及由其计算的率已抑制（一次抑制），并做二次抑制使其无法由行列合计推算；"
+             "公开版只标“已抑制”，不区分一次抑制和二次抑制（否则可据此推算）。",
              f"Counts from 1 to {threshold}, and rates computed from them, are suppressed (primary); further cells are "
-             "suppressed so that none can be recovered from row or column totals (secondary)."),
+             "suppressed so that none can be recovered from row or column totals (secondary). The public edition "
+             "marks both the same way: telling them apart would let a reader recover the primary ones."),
             ("空白单元格 Empty cell", "被抑制的数值或分子，或无数据；原因见“小数保护 Suppression”列。",
              "A suppressed value or numerator, or no data; the Suppression column says which."),
-            ("女一次抑制 / 合计二次抑制 …", "“小数保护”列：哪个性别的数值被抑制，以及抑制类型（一次抑制：本身是小数；"
-             "二次抑制：为防止推算而抑制）。", "Suppression column: which sex's value is suppressed, and why "
-             "(primary: a small count itself; secondary: suppressed so that a small count cannot be derived)."),
+            ("女已抑制 / 合计已抑制 …", "“小数保护”列：哪个性别的数值被抑制。",
+             "Suppression column: which sex's value is suppressed."),
             ("—（小数保护）", "达标状态所依据的数值被抑制，状态一并不公布。",
              "The status is withheld with the suppressed value it is based on."),
         ]
