@@ -169,8 +169,8 @@ def notes_rows(threshold: int, unit_decimals: list[tuple[str, str, int]], public
              "（否则可据此推算）。",
              f"Counts from 1 to {threshold} are suppressed (primary), and further counts so that none follows from "
              "the township/district and female/male/total sums (secondary); a rate whose numerator or denominator is "
-             "suppressed is blank with its confidence interval. This column says what is suppressed (分子 numerator, "
-             "分母 denominator, 数值 value), not which kind: telling the kinds apart would let a reader recover the "
+             "suppressed is blank with its confidence interval. This column says what is suppressed (numerator, "
+             "denominator, value), not which kind: telling the kinds apart would let a reader recover the "
              "primary ones."),
             ("空白单元格 Empty cell", "无数据、分母为0，或因小数保护置空（见“小数保护”列）。",
              "No data, a zero denominator, or suppressed (see the Suppression column)."),
@@ -179,7 +179,7 @@ def notes_rows(threshold: int, unit_decimals: list[tuple[str, str, int]], public
         edition = [
             ("内部使用 Internal", "未做小数保护，含全部计数（含分城乡、分年龄组），不得对外公布；对外请用同目录的“公开_”文件。",
              "No small-cell protection: every count, by residence and age group too. Not for publication; "
-             "publish the 公开_ files beside it."),
+             "publish the public edition beside it."),
             (PROTECTION_HEADING[False], "公开版中被抑制的项目（分子、分母、数值；一次抑制或二次抑制）。",
              "What the public edition suppresses in the row (numerator, denominator, value; primary or secondary)."),
             ("空白单元格 Empty cell", "无数据或分母为0。", "No data or a zero denominator."),
