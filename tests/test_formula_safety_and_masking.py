@@ -88,6 +88,15 @@ def _hand_made_marts(folder) -> None:
     con.execute("CREATE TABLE main_marts.dim_age_group AS SELECT '_T' AS age_group_code, '合计' AS name_zh")
     con.execute("CREATE TABLE main_marts.dim_residence AS SELECT '_T' AS residence_code, '合计' AS name_zh, "
                 "1 AS sort_order")
+    # the public cells (dbt's rpt_disclosure_cells): both rows, counts too large to suppress
+    con.execute("""CREATE TABLE main_marts.rpt_disclosure_cells AS
+        SELECT v.period_year, v.indicator_code, v.age_group_code, v.area_code, a.level AS area_level,
+               NULL::VARCHAR AS parent_code, 1 AS area_level_order, v.sex, v.numerator, v.denominator, v.value,
+               v.ci_lower, v.ci_upper, v.small_numbers_flag, FALSE AS zero_denominator_flag, TRUE AS protects_counts,
+               i.unit <> 'count' AS protects_denominator, NULL::VARCHAR AS derivation, NULL::VARCHAR AS computed_from,
+               4 AS small_cell_threshold
+        FROM main_marts.fct_indicator_values v JOIN main_marts.dim_area a USING (area_code)
+        JOIN main_marts.dim_indicator i USING (indicator_code)""")
     con.close()
 
 
@@ -96,8 +105,9 @@ def indicator_files(tmp_path):
     _hand_made_marts(tmp_path)
     settings = Settings(raw_dir=tmp_path / "raw", data_dir=tmp_path, exports_dir=tmp_path / "exports",
                         environment="development", small_cell_threshold=4)
-    xlsx, csv_path, parquet = indicator_tables.write_indicator_tables(settings)
-    return xlsx, csv_path, parquet
+    written = indicator_tables.write_indicator_tables(settings)
+    assert written[:3] == list(indicator_tables.edition_paths(tmp_path / "exports" / "indicators", public=True))
+    return written[:3]  # the public edition (the internal one is written the same way)
 
 
 NAME, NAME_EN, AREA, OPERATOR, VALUE = ("指标名称", "Indicator name", "地区 Area", "目标条件 Target operator", "数值 Value")

@@ -62,6 +62,19 @@ def test_files_of_both_variants_are_written(submission):
             "fct_gender_gaps.parquet", "dim_indicator.parquet"} <= parquet
     assert (result.snapshot_dir.parent / "LATEST").read_text(encoding="utf-8").strip() == result.snapshot_dir.name
     assert latest_snapshot(settings, year) == result.snapshot_dir
+    # one pointer: a `latest` link would be the same name as LATEST on a case-insensitive (Windows) share
+    assert [p.name for p in result.snapshot_dir.parent.iterdir() if p.name.lower() == "latest"] == ["LATEST"]
+
+
+def test_a_leftover_latest_link_is_removed(warehouse, tmp_path):
+    """Earlier versions also wrote a `latest` symlink; the next run removes it, new snapshot or not."""
+    settings = warehouse.settings(tmp_path / "exports")
+    first = write_submission(settings)
+    year_dir = first.snapshot_dir.parent
+    (year_dir / "latest").symlink_to(first.snapshot_dir.name, target_is_directory=True)
+    again = write_submission(settings)
+    assert not again.is_new and again.snapshot_dir == first.snapshot_dir
+    assert not (year_dir / "latest").is_symlink() and (year_dir / "LATEST").is_file()
 
 
 def test_workbook_has_a_sheet_per_domain_in_the_fixed_layout(submission, warehouse):
@@ -155,13 +168,14 @@ def test_sdmx_csv_codes_and_values(submission, warehouse):
             assert key in all_values, key
             if row["OBS_VALUE"] != "NaN":
                 assert float(row["OBS_VALUE"]) == all_values[key], key
-            elif prefix == PUBLIC_PREFIX and row["CONF_STATUS"] in ("C", "D"):
+            elif prefix == PUBLIC_PREFIX and row["CONF_STATUS"] == "C":
                 assert row["OBS_STATUS"] == "Q", key
             else:
                 assert all_values[key] is None or math.isnan(all_values[key]), key
         if prefix == PUBLIC_PREFIX:
             assert (sdmx["CONF_STATUS"] != "N").all()
-            assert (sdmx.filter(pl.col("CONF_STATUS").is_in(["C", "D"]))["OBS_VALUE"] == "NaN").all()
+            assert (sdmx.filter(pl.col("CONF_STATUS") == "C")["OBS_VALUE"] == "NaN").all()
+            assert "D" not in set(sdmx["CONF_STATUS"])  # primary and secondary look the same in public
         else:
             assert sdmx.height > 3 * pl.read_csv(result.snapshot_dir / f"{PUBLIC_PREFIX}_SDMX_{result.year}.csv").height / 2
 
@@ -313,7 +327,7 @@ def test_dagster_assets_write_report_submission_and_diff(warehouse, tmp_path, mo
     result = materialize([annual_report, provincial_submission, submission_diff])
     assert result.success
     year = result.asset_materializations_for_node("exports__provincial_submission")[0].metadata["year"].value
-    assert (tmp_path / "exports" / "reports" / f"年度监测报告_{year}.html").exists()
+    assert (tmp_path / "exports" / "reports" / f"内部使用_年度监测报告_{year}.html").exists()
     assert (tmp_path / "exports" / "submissions" / str(year) / "LATEST").exists()
     note = result.asset_materializations_for_node("exports__submission_diff")[0].metadata["note"].value
     assert "首次报送" in note

@@ -7,7 +7,8 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
   公开_SDMX结构_<year>.xml                      SDMX-ML 2.1 structure message: dataflow, data structure definition,
                                                concept scheme and code lists (from dbt, models/marts/sdmx)
   公开_SDMX_<year>.csv                          SDMX-CSV 2.0 of the same cells against that structure (suppressed:
-                                               OBS_VALUE NaN, OBS_STATUS Q, CONF_STATUS C/D); see exports/sdmx.py
+                                               OBS_VALUE NaN, OBS_STATUS Q, CONF_STATUS C: the public edition does
+                                               not tell primary from secondary); see exports/sdmx.py
   公开_报送情况_<year>.csv                      报送情况: each input's status and townships reporting (also a sheet
                                                of the workbook, beside the figures withheld or on incomplete coverage)
   内部使用_未做小数保护_省级报送_<year>.xlsx     the same layout, unsuppressed (sheet note 内部使用·未做小数保护)
@@ -18,8 +19,8 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
   _snapshot/values.parquet, manifest.json      what the diff against the next submission needs (values of
                                                the year and every earlier year: late reports revise those)
 
-and `submissions/<year>/LATEST` (plus a `latest` symlink where the file system allows) names the newest
-snapshot. A run whose values, loads and settings are identical to the latest snapshot writes no new one.
+and `submissions/<year>/LATEST`, a file holding the newest snapshot's folder name, points at it (no `latest`
+link: on a case-insensitive share it would collide with LATEST). A run whose values, loads and settings are identical to the latest snapshot writes no new one.
 
 Public cells: per indicator, the table area (every reported level: townships + district, or up to the
 province) × sex (女/男/合计) at the residence total
@@ -33,7 +34,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 import uuid
@@ -47,11 +47,13 @@ from dagster_project import database
 from dagster_project.config import Settings
 from dagster_project.exports import sdmx
 from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
-from dagster_project.exports.suppression import Line, protect
+from dagster_project.exports.disclosure import Decisions, decide, load_decisions, read_cells, threshold_of
+from dagster_project.exports.disclosure import protect_counts as protect_counts  # re-exported for callers and tests
 from dagster_project.exports.worksheets import open_workbook, write_notes, write_sheet
 
 # 2: the snapshot's values.parquet holds every year up to the submitted one (period_year column)
-# 3: SDMX structure message + SDMX-CSV 2.0 (a new version makes the next run write a new snapshot)
+# 3: SDMX structure message + SDMX-CSV 2.0; the public edition marks suppressed cells without their kind
+#    (a new version makes the next run write a new snapshot)
 FORMAT_VERSION = 3
 PUBLIC_PREFIX = "公开"
 INTERNAL_PREFIX = "内部使用_未做小数保护"
@@ -60,18 +62,13 @@ PUBLIC_NOTE = "公开版·已做小数保护"
 
 SEXES = [("2", "女"), ("1", "男"), ("_T", "合计")]
 STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
+# The public edition says that a cell is suppressed, never why: a reader who knew which cells are primary
+# (1..threshold) could pin them from the sums (four primary township counts under a district total of 4 are
+# all 1). The internal edition keeps the kind (its 公开版将抑制 column).
+PUBLIC_STATUS_NOTE = {"primary": "已抑制", "secondary": "已抑制"}
 
 # Extracts whose earlier periods feed a year's values (see docs/architecture.md, "Definitions worth knowing"): screenings pool Y-2..Y.
 LOOKBACK_YEARS = {"cancer_screening": 2}
-
-CELLS_SQL = """
-SELECT v.indicator_code, v.area_code, v.area_level, v.sex, v.numerator, v.denominator, v.value,
-       v.small_numbers_flag, v.zero_denominator_flag
-FROM main_marts.fct_indicator_values v
-JOIN main_marts.dim_indicator i ON i.indicator_code = v.indicator_code AND i.age_group_code = v.age_group_code
-JOIN main_marts.dim_area a ON a.area_code = v.area_code AND a.is_reported
-WHERE v.period_year = ? AND v.residence = '_T' AND v.sex IN ('1', '2', '_T')
-"""
 
 INDICATORS_SQL = """
 SELECT indicator_code, name_zh, name_en, plan, domain_zh, domain_en, unit, unit_label_zh AS unit_zh, unit_sdmx,
@@ -113,130 +110,28 @@ def latest_year(con: duckdb.DuckDBPyConnection) -> int | None:
     return con.execute("SELECT max(period_year) FROM main_marts.fct_indicator_values").fetchone()[0]
 
 
-def _is_count_like(ind: dict) -> bool:
-    return ind["aggregation"] == "sum" and not ind["derivation"] and ind["unit"] != "years"
+# the columns of a public cell the submission's tables and SDMX read
+CELL_COLUMNS = ["indicator_code", "area_code", "area_level", "sex", "numerator", "denominator", "value",
+                "small_numbers_flag", "zero_denominator_flag", "numerator_status", "denominator_status", "value_status"]
 
 
-def _children(areas: pl.DataFrame) -> dict[str, list[str]]:
-    """Reported area -> its reported child areas (the hierarchy the public table's sums follow).
-
-    A district warehouse has one county and its townships; a province's has the province, its
-    prefectures, counties and townships: every level is a total of the level below.
-    """
-    reported = set(areas["area_code"].to_list())
-    children: dict[str, list[str]] = {}
-    for row in areas.iter_rows(named=True):
-        parent = row["parent_code"]
-        if parent in reported:
-            children.setdefault(parent, []).append(row["area_code"])
-    return children
-
-
-def protect_counts(measure: dict[tuple[str, str], float], areas: list[str], children: dict[str, list[str]],
-                 sexes: list[str], threshold: int):
-    """Protect one area × sex table of counts; returns {(area, sex): 'primary'|'secondary'|'published'}.
-
-    `protect` handles two-way tables (each cell in at most two sums). A hierarchy (province →
-    prefectures → counties → townships) puts a middle area in three: its parent's, its own and its
-    sex total. So it is protected as linked two-way tables, one per area with children (that area and
-    its children × sex), repeated until no table adds a suppression: a cell suppressed in one table
-    is suppressed in every table that holds it (the modular method of τ-ARGUS). A district is one
-    such table.
-    """
-    present = {area for area, _ in measure}
-    # an indicator reported for higher levels only (some form items) has no rows below them and no sums
-    rows = [a for a in areas if a in present]
-    value = {(area, sex): float(measure.get((area, sex)) or 0.0) for area in rows for sex in sexes}
-    tables: list[list[str]] = []  # [parent, *children]
-    in_a_table: set[str] = set()
-    for parent in rows:
-        kids = [c for c in children.get(parent, []) if c in present]
-        if kids:
-            tables.append([parent, *kids])
-            in_a_table.update([parent, *kids])
-    tables += [[a] for a in rows if a not in in_a_table]
-
-    def sub_table(members: list[str]):
-        values = {(a, s): value[(a, s)] for a in members for s in sexes}
-        fixed: set = set()
-        lines: list[Line] = []
-        parent, kids = members[0], members[1:]
-        sheet = list(members)
-        # a reader also knows (or must be assumed to know) what sums do not show: persons of unknown
-        # sex and persons outside every child area; they enter the lines as fixed cells
-        if kids:
-            other = f"~other:{parent}"
-            sheet.append(other)
-            for sex in sexes:
-                values[(other, sex)] = value[(parent, sex)] - sum(value[(c, sex)] for c in kids)
-                fixed.add((other, sex))
-                lines.append(Line(total=(parent, sex), members=[(c, sex) for c in kids] + [(other, sex)]))
-        if set(sexes) == {"1", "2", "_T"}:
-            for area in sheet:
-                values[(area, "~unknown")] = values[(area, "_T")] - values[(area, "1")] - values[(area, "2")]
-                fixed.add((area, "~unknown"))
-                lines.append(Line(total=(area, "_T"), members=[(area, "2"), (area, "1"), (area, "~unknown")]))
-        return values, lines, fixed
-
-    prepared = [sub_table(members) for members in tables]
-    suppressed: set = set()
-    primary: set = set()
-    changed = True
-    while changed:
-        changed = False
-        for values, lines, fixed in prepared:
-            table = protect(values, lines, threshold, fixed=fixed, already_suppressed=suppressed)
-            primary |= table.primary
-            new = table.suppressed - suppressed
-            if new:
-                suppressed |= new
-                changed = True
-    return {key: "primary" if key in primary else "secondary" if key in suppressed else "published" for key in value}
-
-
-def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int) -> ProtectedYear:
+def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int | None = None,
+                 decisions: Decisions | None = None) -> ProtectedYear:
+    """The year's public cells with their statuses: from `decisions` (the run's, read by every public output),
+    or decided now from main_marts.rpt_disclosure_cells (`threshold` overrides the model's, for tests)."""
     indicators = con.execute(INDICATORS_SQL).pl()
     areas = con.execute(AREAS_SQL).pl()
-    cells = con.execute(CELLS_SQL, [year]).pl()
-    area_codes, children = areas["area_code"].to_list(), _children(areas)
-    by_indicator = {code: frame for (code,), frame in cells.partition_by("indicator_code", as_dict=True).items()}
-    ind_rows = {r["indicator_code"]: r for r in indicators.iter_rows(named=True)}
-    status_rows = []
-    rate_hidden: dict[tuple[str, str, str], bool] = {}
-    # GPIs last: they inherit suppression from their base indicator's rates
-    order = sorted(by_indicator, key=lambda c: (ind_rows[c]["derivation"] == "gpi", c))
-    for code in order:
-        frame = by_indicator[code]
-        ind = ind_rows[code]
-        sexes = sorted(set(frame["sex"].to_list()), key=["2", "1", "_T"].index)
-        num = {(r["area_code"], r["sex"]): r["numerator"] for r in frame.iter_rows(named=True)}
-        den = {(r["area_code"], r["sex"]): r["denominator"] for r in frame.iter_rows(named=True)}
-        if _is_count_like(ind):
-            num_status = protect_counts(num, area_codes, children, sexes, threshold)
-            has_den = any(v is not None for v in den.values()) and ind["unit"] != "count"
-            den_status = protect_counts(den, area_codes, children, sexes, threshold) if has_den else {}
-        else:
-            num_status, den_status = {}, {}
-        for r in frame.iter_rows(named=True):
-            key = (r["area_code"], r["sex"])
-            n_status = num_status.get(key, "not_count")
-            d_status = den_status.get(key, "not_count")
-            hidden = n_status in ("primary", "secondary") or d_status in ("primary", "secondary")
-            if ind["derivation"] == "gpi" and ind["computed_from"]:
-                base = ind["computed_from"]
-                hidden = hidden or rate_hidden.get((base, r["area_code"], "2"), False) \
-                    or rate_hidden.get((base, r["area_code"], "1"), False)
-            rate_hidden[(code, r["area_code"], r["sex"])] = hidden
-            value_status = ("primary" if "primary" in (n_status, d_status) else "secondary") if hidden else "published"
-            status_rows.append({
-                "indicator_code": code, "area_code": r["area_code"], "sex": r["sex"],
-                "numerator_status": n_status, "denominator_status": d_status, "value_status": value_status,
-            })
-    statuses = pl.DataFrame(status_rows, schema={
-        "indicator_code": pl.String, "area_code": pl.String, "sex": pl.String,
-        "numerator_status": pl.String, "denominator_status": pl.String, "value_status": pl.String})
-    cells = cells.join(statuses, on=["indicator_code", "area_code", "sex"], how="left")
-    return ProtectedYear(year=year, cells=cells, indicators=indicators, areas=areas, threshold=threshold)
+    if decisions is None:
+        threshold = threshold_of(con) if threshold is None else threshold
+        year_cells = read_cells(con, year)
+        statuses = decide(year_cells, threshold)
+        cells = year_cells.with_columns(pl.col("period_year").cast(pl.Int32)).join(
+            statuses, on=["period_year", "indicator_code", "area_code", "sex"], how="left")
+    else:
+        threshold = decisions.threshold
+        cells = decisions.of_year(year)
+    return ProtectedYear(year=year, cells=cells.select(CELL_COLUMNS), indicators=indicators, areas=areas,
+                         threshold=threshold)
 
 
 def _warning_status(con, year: int) -> pl.DataFrame:
@@ -293,7 +188,8 @@ def submission_table(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, p
     for _, label in SEXES:
         notes.append(
             pl.when(pl.col(f"_{label}_status").is_in(["primary", "secondary"]))
-            .then(pl.lit(f"{label}") + pl.col(f"_{label}_status").replace_strict(STATUS_NOTE, default=""))
+            .then(pl.lit(f"{label}") + pl.col(f"_{label}_status").replace_strict(
+                PUBLIC_STATUS_NOTE if public else STATUS_NOTE, default=""))
             .otherwise(None)
         )
     target = pl.col("effective_target")
@@ -352,8 +248,12 @@ def sdmx_frame(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, public:
         rows = observations.join(statuses, on=key, how="left")
     conf = sdmx.conf_status_codes(con)
     hidden = pl.col("value_status").is_in(["primary", "secondary"])
-    rows = rows.with_columns(
-        pl.col("value_status").fill_null("not_public").replace_strict(conf).alias("conf_status"))
+    status = pl.col("value_status").fill_null("not_public")
+    if public:
+        # every suppressed cell is marked as the primary ones are: telling secondary apart (D) would show which
+        # cells are the small counts themselves, and the sums would then pin them (tests/disclosure_attack.py)
+        status = pl.when(status == "secondary").then(pl.lit("primary")).otherwise(status)
+    rows = rows.with_columns(status.replace_strict(conf).alias("conf_status"))
     if public:
         rows = rows.with_columns(
             pl.when(hidden).then(None).otherwise(pl.col("obs_value")).alias("obs_value"),
@@ -402,14 +302,15 @@ def notes_rows(public: bool, threshold: int, unit_decimals: list[tuple[str, str,
     if public:
         edition = [
             ("小数保护 Suppression",
-             f"1至{threshold}的计数及由其计算的率已抑制（一次抑制），并做二次抑制使其无法由行列合计推算。",
+             f"1至{threshold}的计数及由其计算的率已抑制（一次抑制），并做二次抑制使其无法由行列合计推算；"
+             "公开版只标“已抑制”，不区分一次抑制和二次抑制（否则可据此推算）。",
              f"Counts from 1 to {threshold}, and rates computed from them, are suppressed (primary); further cells are "
-             "suppressed so that none can be recovered from row or column totals (secondary)."),
+             "suppressed so that none can be recovered from row or column totals (secondary). The public edition "
+             "marks both the same way: telling them apart would let a reader recover the primary ones."),
             ("空白单元格 Empty cell", "被抑制的数值或分子，或无数据；原因见“小数保护 Suppression”列。",
              "A suppressed value or numerator, or no data; the Suppression column says which."),
-            ("女一次抑制 / 合计二次抑制 …", "“小数保护”列：哪个性别的数值被抑制，以及抑制类型（一次抑制：本身是小数；"
-             "二次抑制：为防止推算而抑制）。", "Suppression column: which sex's value is suppressed, and why "
-             "(primary: a small count itself; secondary: suppressed so that a small count cannot be derived)."),
+            ("女已抑制 / 合计已抑制 …", "“小数保护”列：哪个性别的数值被抑制。",
+             "Suppression column: which sex's value is suppressed."),
             ("—（小数保护）", "达标状态所依据的数值被抑制，状态一并不公布。",
              "The status is withheld with the suppressed value it is based on."),
         ]
@@ -505,16 +406,21 @@ def latest_snapshot(settings: Settings, year: int) -> Path | None:
 
 
 def _set_latest(year_dir: Path, name: str) -> None:
+    """Point LATEST (a file holding the snapshot's folder name) at the new snapshot, atomically.
+
+    LATEST is the only pointer: a `latest` symlink beside it (written by earlier versions) is the same name
+    on a case-insensitive file system such as a Windows share, where the two collide; one left over is removed.
+    """
     tmp = year_dir / f".LATEST.{uuid.uuid4().hex}"
     tmp.write_text(name + "\n", encoding="utf-8")
     tmp.replace(year_dir / "LATEST")
-    link = year_dir / "latest"
-    try:
-        tmp_link = year_dir / f".latest.{uuid.uuid4().hex}"
-        os.symlink(name, tmp_link, target_is_directory=True)
-        os.replace(tmp_link, link)
-    except OSError:  # no symlinks here (e.g. some network shares): LATEST is the pointer
-        pass
+    _remove_leftover_link(year_dir)
+
+
+def _remove_leftover_link(year_dir: Path) -> None:
+    leftover = year_dir / "latest"
+    if leftover.is_symlink():  # never a real folder or file someone put there
+        leftover.unlink()
 
 
 def write_submission(settings: Settings, year: int | None = None, con: duckdb.DuckDBPyConnection | None = None,
@@ -525,12 +431,15 @@ def write_submission(settings: Settings, year: int | None = None, con: duckdb.Du
         year = year or latest_year(con)
         if year is None:
             raise ValueError("no indicator values in the warehouse: nothing to submit")
-        threshold = settings.small_cell_threshold
+        # the run's disclosure decisions (the same statuses the indicator export reads)
+        decisions = load_decisions(con, settings.data_dir)
+        threshold = decisions.threshold
         values = snapshot_values(con, year)
         loads = _current_loads(con)
         fingerprint = _fingerprint(values, loads, threshold)
         year_dir = submission_root(settings) / str(year)
         previous = latest_snapshot(settings, year)
+        _remove_leftover_link(year_dir)
         if previous is not None:
             manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("fingerprint") == fingerprint:
@@ -546,7 +455,7 @@ def write_submission(settings: Settings, year: int | None = None, con: duckdb.Du
         staging = year_dir / f".staging-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            protected = protect_year(con, year, threshold)
+            protected = protect_year(con, year, decisions=decisions)
             files = _write_files(con, protected, staging)
             (staging / "_snapshot").mkdir()
             values.write_parquet(staging / "_snapshot" / "values.parquet")

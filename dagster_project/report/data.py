@@ -30,6 +30,51 @@ class StatusVocabulary:
                    {r[0]: r[3] for r in rows}, {r[0]: r[4] for r in rows})
 
 
+@dataclass(frozen=True)
+class QualityLabels:
+    """Chinese (and English) labels of the codes the quality section shows, all from dbt seeds and marts:
+    ingestion rules (seed ingestion_rules, which ingestion itself reads), quality vocabularies (seed
+    quality_labels: importance, severity, validation rule groups), extracts (marts.fct_reporting_completeness),
+    and the fields of the data-request templates (the extract contract, where each column's Chinese header is)."""
+    rules: dict[str, tuple[str, str]] = field(default_factory=dict)
+    vocabulary: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    extracts: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def rule(self, code: str | None) -> tuple[str, str]:
+        return self.rules.get(code or "", (code or "", ""))
+
+    def term(self, vocabulary: str, code: str | None) -> str:
+        return self.vocabulary.get((vocabulary, code or ""), (code or "", ""))[0]
+
+    def extract(self, code: str | None) -> str:
+        return self.extracts.get(code or "", code or "")
+
+    def field_label(self, code: str) -> str:
+        return self.fields.get(code, code)
+
+
+def load_quality_labels(con) -> QualityLabels:
+    from dagster_project.contracts import load_contracts
+
+    rules = dict(
+        (r[0], (r[1], r[2])) for r in con.execute("SELECT rule_id, label_zh, label_en FROM main_seeds.ingestion_rules").fetchall()
+    ) if _table_exists(con, "main_seeds", "ingestion_rules") else {}
+    vocabulary = dict(
+        ((r[0], r[1]), (r[2], r[3])) for r in con.execute(
+            "SELECT vocabulary, code, label_zh, label_en FROM main_seeds.quality_labels").fetchall()
+    ) if _table_exists(con, "main_seeds", "quality_labels") else {}
+    extracts = dict(con.execute(
+        "SELECT DISTINCT feed_code, feed_name_zh FROM main_marts.fct_reporting_completeness WHERE feed_kind = 'extract'"
+    ).fetchall()) if _table_exists(con, "main_marts", "fct_reporting_completeness") else {}
+    fields: dict[str, str] = {}
+    for extract in load_contracts().extracts.values():
+        for column in extract.columns:
+            if column.zh:
+                fields.setdefault(column.name, column.zh[0])
+    return QualityLabels(rules, vocabulary, extracts, fields)
+
+
 @dataclass
 class ReportData:
     year: int
@@ -52,6 +97,7 @@ class ReportData:
     unmeasured_goals: pl.DataFrame = field(default_factory=pl.DataFrame)  # rpt_plan_goals_unmeasured
     quality: dict = field(default_factory=dict)
     run_info: dict = field(default_factory=dict)
+    labels: QualityLabels = field(default_factory=QualityLabels)
 
 
 def _table_exists(con, schema: str, table: str) -> bool:
@@ -134,6 +180,7 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
         if _table_exists(con, "main_marts", "rpt_plan_goals_unmeasured") else pl.DataFrame(),
         quality={**load_quality(con, year, district_code), "exclusions": load_exclusions(con, year, district_code)},
         run_info=load_run_info(con),
+        labels=load_quality_labels(con),
     )
 
 
@@ -223,9 +270,9 @@ def load_quality(con, year: int, district_code: str) -> dict:
         findings = con.execute("SELECT * FROM main_marts.fct_validation_findings").pl()
         open_filter = _open_findings_filter(findings, year)
         quality["findings"] = findings.filter(open_filter) if open_filter is not None else findings
-        quality["findings_note"] = "（来自 main_marts.fct_validation_findings）"
+        quality["findings_note"] = "（分析库表 marts.fct_validation_findings）"
     else:
-        quality["findings_note"] = "校验规则结果表 main_marts.fct_validation_findings 尚未建立，本节暂缺。"
+        quality["findings_note"] = "校验规则结果表 marts.fct_validation_findings 尚未建立，本节暂缺。"
     return quality
 
 
