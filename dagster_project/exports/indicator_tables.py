@@ -64,28 +64,11 @@ PUBLIC_STATUS_NOTE = {"primary": "已抑制", "secondary": "已抑制"}
 # the CSV and Parquet files always hold everything.
 XLSX_MAX_ROWS = 200_000
 
-LABELS = """
-SELECT i.name_zh, i.name_en, i.unit, i.unit_label_zh AS unit_zh, i.unit_decimals,
-       a.name_zh AS area_name_zh, a.level AS area_level, a.level_zh AS area_level_zh,
-       s.name_zh AS sex_name_zh, g.name_zh AS age_group_name_zh, r.name_zh AS residence_name_zh,
-       i.target_operator, coalesce(t.target_value, i.target_value) AS target_value
-FROM {cells} f
-JOIN main_marts.dim_indicator i USING (indicator_code)
--- the area's own target where seed area_targets sets one for it or its level (constant over years and sexes)
-LEFT JOIN (SELECT DISTINCT indicator_code, area_code, target_value FROM main_marts.fct_target_attainment) t
-       ON t.indicator_code = f.indicator_code AND t.area_code = f.area_code
-LEFT JOIN main_marts.dim_area a ON a.area_code = f.area_code
-LEFT JOIN main_marts.dim_sex s ON s.sex_code = f.sex
-LEFT JOIN main_marts.dim_age_group g ON g.age_group_code = f.age_group_code
-LEFT JOIN main_marts.dim_residence r ON r.residence_code = f.residence
-ORDER BY f.indicator_code, f.period_year, f.area_code, s.sort_order, f.age_group_code, r.sort_order
-"""
-ROWS = ("f.indicator_code, f.period_year, f.area_code, f.sex, f.age_group_code, f.residence, f.numerator, "
-        "f.denominator, f.value, f.ci_lower, f.ci_upper, f.small_numbers_flag")
-# internal: every value; public: the public cells with the decisions applied, registered as `public_cells`
-INTERNAL_QUERY = LABELS.replace("SELECT i.name_zh", f"SELECT {ROWS}, i.name_zh", 1).format(cells="main_marts.fct_indicator_values")
-PUBLIC_QUERY = LABELS.replace("SELECT i.name_zh", f"SELECT {ROWS}, f.numerator_status, f.denominator_status, "
-                              "f.value_status, i.name_zh", 1).format(cells="public_cells")
+# The rows and their labels are shaped in dbt (marts/reporting/rpt_indicator_export_rows); here they are only read.
+ROWS_SQL = ("SELECT * FROM main_marts.rpt_indicator_export_rows "
+            "ORDER BY indicator_code, period_year, area_code, sex_order, age_group_code, residence_order")
+KEYS = ["period_year", "indicator_code", "area_code", "sex", "age_group_code", "residence"]
+FIGURES = ["numerator", "denominator", "value", "ci_lower", "ci_upper", "small_numbers_flag"]
 
 
 def protection_note(frame: pl.DataFrame, public: bool) -> pl.DataFrame:
@@ -100,22 +83,23 @@ def protection_note(frame: pl.DataFrame, public: bool) -> pl.DataFrame:
 
 
 def public_frame(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> pl.DataFrame:
-    """The public cells of every year with the run's disclosure decisions applied."""
+    """The public cells of every year with the run's disclosure decisions applied, labelled as the export rows."""
+    rows = con.execute(ROWS_SQL).pl()
     cells = apply_to_cells(decisions.cells).with_columns(pl.lit("_T").alias("residence"))
-    con.register("public_cells", cells)
-    try:
-        return protection_note(con.execute(PUBLIC_QUERY).pl(), public=True)
-    finally:
-        con.unregister("public_cells")
+    cells = cells.with_columns(pl.col("period_year").cast(rows.schema["period_year"]))
+    labels = rows.drop(FIGURES)
+    # the figures are the cells' (suppressed where decided), the labels and the order the rows'
+    public = labels.join(cells.select(*KEYS, *FIGURES, "numerator_status", "denominator_status", "value_status"),
+                         on=KEYS, how="inner", maintain_order="left")
+    return protection_note(public, public=True)
 
 
 def internal_frame(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> pl.DataFrame:
     """Every value, unsuppressed; `protection` marks the cells the public edition suppresses."""
-    frame = con.execute(INTERNAL_QUERY).pl()
-    keys = ["period_year", "indicator_code", "area_code", "sex", "age_group_code", "residence"]
-    statuses = decisions.cells.select(*keys[:-1], "numerator_status", "denominator_status", "value_status").with_columns(
+    frame = con.execute(ROWS_SQL).pl()
+    statuses = decisions.cells.select(*KEYS[:-1], "numerator_status", "denominator_status", "value_status").with_columns(
         pl.lit("_T").alias("residence"), pl.col("period_year").cast(frame.schema["period_year"]))
-    return protection_note(frame.join(statuses, on=keys, how="left", maintain_order="left"), public=False)
+    return protection_note(frame.join(statuses, on=KEYS, how="left", maintain_order="left"), public=False)
 
 
 # The helper column with each row's decimals (from dbt: seed unit_labels via dim_indicator); the
