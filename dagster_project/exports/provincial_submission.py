@@ -271,21 +271,23 @@ def completeness_tables(con: duckdb.DuckDBPyConnection, year: int, public: bool)
     district = con.execute("SELECT area_code FROM main_marts.fct_indicator_publication "
                            "ORDER BY area_level = 'county' DESC, area_code LIMIT 1").fetchone()
     district = district[0] if district else None
+    # shaped in dbt (rpt_report_completeness, rpt_report_publication_exceptions: the report shows the same)
     received = con.execute(
-        """SELECT feed_name_zh AS "报送数据 Input", status_zh AS "状态 Status",
-                  CASE WHEN townships_expected IS NOT NULL THEN townships_reporting || '/' || townships_expected END
-                      AS "报送乡镇 Townships reporting",
-                  reporting_rate_percent AS "报送率% Reporting rate", rows_usable AS "可用记录 Usable rows"
-           FROM main_marts.fct_reporting_completeness
-           WHERE period_year = ? AND area_code = ? ORDER BY feed_kind, feed_code""", [year, district]).pl()
+        """SELECT feed_name_zh, status_zh, townships_reporting, townships_expected, reporting_rate_percent, rows_usable
+           FROM main_marts.rpt_report_completeness WHERE period_year = ? AND area_code = ?
+           ORDER BY feed_kind, feed_code""", [year, district]).pl()
+    received = received.select(
+        pl.col("feed_name_zh").alias("报送数据 Input"), pl.col("status_zh").alias("状态 Status"),
+        pl.when(pl.col("townships_expected").is_not_null())
+        .then(pl.format("{}/{}", "townships_reporting", "townships_expected")).alias("报送乡镇 Townships reporting"),
+        pl.col("reporting_rate_percent").alias("报送率% Reporting rate"), pl.col("rows_usable").alias("可用记录 Usable rows"))
     if public:
         received = received.drop("可用记录 Usable rows")
     withheld = con.execute(
-        """SELECT p.indicator_code AS "指标代码 Code", d.name_zh AS "指标名称 Indicator",
-                  p.publication_status_zh AS "状态 Status", p.reason_zh AS "原因 Reason"
-           FROM main_marts.fct_indicator_publication p JOIN main_marts.dim_indicator d USING (indicator_code)
-           WHERE p.period_year = ? AND p.area_code = ? AND p.publication_status <> 'published'
-           ORDER BY p.publication_status DESC, p.indicator_code""", [year, district]).pl()
+        """SELECT indicator_code AS "指标代码 Code", name_zh AS "指标名称 Indicator",
+                  publication_status_zh AS "状态 Status", reason_zh AS "原因 Reason"
+           FROM main_marts.rpt_report_publication_exceptions WHERE period_year = ? AND area_code = ?
+           ORDER BY publication_status DESC, indicator_code""", [year, district]).pl()
     return {"报送情况 Completeness": received, "扣发与覆盖不全 Withheld": withheld}
 
 

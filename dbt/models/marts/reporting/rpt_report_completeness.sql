@@ -9,6 +9,7 @@ with current_files as (
 
 select
     cast(c.period_year as integer) as period_year,
+    cast(c.area_code as varchar) as area_code,
     cast(c.feed_code as varchar) as feed_code,
     cast(c.feed_kind as varchar) as feed_kind,
     cast(c.extract_name as varchar) as extract_name,
