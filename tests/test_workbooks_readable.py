@@ -29,6 +29,9 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
+# every test reads the workbooks of the shared sample run (and LibreOffice renders them)
+pytestmark = pytest.mark.slow(seconds=120)
+
 ROOT = Path(__file__).resolve().parents[1]
 CAP = 60                      # display characters beyond which a column may wrap or cut its text
 YEAR_HEADER = re.compile(r"年度|年份|\bYear\b")
