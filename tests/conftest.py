@@ -9,6 +9,10 @@ import pytest
 TEST_KEY = "test-hmac-key-not-for-production-0123456789"
 
 
+# fixtures that run the pipeline or build a warehouse (minutes each)
+HEAVY_FIXTURES = frozenset({"sample_warehouse", "warehouse", "handover", "ws"})
+
+
 def pytest_collection_modifyitems(session, config, items):
     """Heaviest modules first, so that the two xdist workers (`--dist loadfile`) finish together.
 
@@ -17,6 +21,14 @@ def pytest_collection_modifyitems(session, config, items):
     2-core machine (its shared pipeline runs and builds); it only decides the order, never a verdict.
     The Makefile passes --no-loadscope-reorder: by default xdist re-sorts modules by their number of tests.
     """
+    # A test that builds a warehouse through these fixtures runs the pipeline: it must be marked slow, or
+    # `make test-fast` (-m "not slow") would silently build one and stop being fast.
+    unmarked = sorted({item.nodeid.split("::")[0] for item in items
+                       if HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("slow")})
+    if unmarked:
+        raise pytest.UsageError("mark these modules pytest.mark.slow(seconds=N): they use a pipeline-run fixture: "
+                                + ", ".join(unmarked))
+
     def cost(item) -> float:
         marker = item.get_closest_marker("slow")
         return float(marker.kwargs.get("seconds", 60)) if marker else 0.0
