@@ -5,18 +5,25 @@ with codes as (select codelist_id, code_id from {{ ref('rpt_sdmx_codes') }}),
 observations as (select * from {{ ref('rpt_sdmx_observations') }}),
 checked as (
     select 'CL_AREA' as codelist_id, ref_area as code_id from observations
-    union all select 'CL_INDICATOR', indicator from observations
-    union all select 'CL_SEX', sdmx_sex from observations
-    union all select 'CL_AGE', age from observations
-    union all select 'CL_URBANISATION', urbanisation from observations
-    union all select 'CL_UNIT_MEASURE', unit_measure from observations
-    union all select 'CL_PERIOD_BASIS', sdmx_period_basis from observations
-    union all select 'CL_OBS_STATUS', obs_status from observations
+    union all
+    select 'CL_INDICATOR', indicator from observations
+    union all
+    select 'CL_SEX', sdmx_sex from observations
+    union all
+    select 'CL_AGE', age from observations
+    union all
+    select 'CL_URBANISATION', urbanisation from observations
+    union all
+    select 'CL_UNIT_MEASURE', unit_measure from observations
+    union all
+    select 'CL_PERIOD_BASIS', sdmx_period_basis from observations
+    union all
+    select 'CL_OBS_STATUS', obs_status from observations
 ),
 undefined as (
     select distinct c.codelist_id, c.code_id, 'not in the code list' as problem
     from checked as c
-    left join codes using (codelist_id, code_id)
+    left join codes on codes.codelist_id = c.codelist_id and codes.code_id = c.code_id
     where codes.code_id is null
 ),
 duplicated as (

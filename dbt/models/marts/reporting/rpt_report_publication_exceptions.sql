@@ -10,7 +10,7 @@ select
     cast(p.publication_status_zh as varchar) as publication_status_zh,
     cast(p.reason_zh as varchar) as reason_zh,
     cast(row_number() over (
-        partition by p.period_year, p.area_code order by p.publication_status desc, d.plan, p.indicator_code
+        partition by p.period_year, p.area_code order by p.publication_status desc, d.plan asc, p.indicator_code asc
     ) as integer) as display_order
 from {{ ref('fct_indicator_publication') }} as p
 inner join {{ ref('dim_indicator') }} as d on d.indicator_code = p.indicator_code

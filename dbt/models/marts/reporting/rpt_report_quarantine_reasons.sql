@@ -23,5 +23,5 @@ select
     cast(rule_id as varchar) as rule_id,
     cast(reason_zh as varchar) as reason_zh,
     cast(n as bigint) as n,
-    cast(row_number() over (partition by period_year order by n desc, department, rule_id) as integer) as rank_in_year
+    cast(row_number() over (partition by period_year order by n desc, department asc, rule_id asc) as integer) as rank_in_year
 from counted

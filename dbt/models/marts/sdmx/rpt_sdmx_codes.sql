@@ -45,13 +45,20 @@ statuses as (
 ),
 codes as (
     select * from indicators
-    union all select * from areas
-    union all select * from sexes
-    union all select * from ages
-    union all select * from residences
-    union all select * from units
-    union all select * from period_bases
-    union all select * from statuses
+    union all
+    select * from areas
+    union all
+    select * from sexes
+    union all
+    select * from ages
+    union all
+    select * from residences
+    union all
+    select * from units
+    union all
+    select * from period_bases
+    union all
+    select * from statuses
 )
 select
     cast(codelist_id as varchar) as codelist_id,
