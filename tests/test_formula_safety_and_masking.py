@@ -97,6 +97,14 @@ def _hand_made_marts(folder) -> None:
                4 AS small_cell_threshold
         FROM main_marts.fct_indicator_values v JOIN main_marts.dim_area a USING (area_code)
         JOIN main_marts.dim_indicator i USING (indicator_code)""")
+    # the export's rows with their labels (dbt's rpt_indicator_export_rows), from the same hand-made rows
+    con.execute("""CREATE TABLE main_marts.rpt_indicator_export_rows AS
+        SELECT v.*, i.name_zh, i.name_en, i.unit, i.unit_label_zh AS unit_zh, i.unit_decimals,
+               a.name_zh AS area_name_zh, a.level AS area_level, a.level_zh AS area_level_zh, '合计' AS sex_name_zh,
+               '合计' AS age_group_name_zh, '合计' AS residence_name_zh, i.target_operator, i.target_value,
+               3 AS sex_order, 1 AS residence_order
+        FROM main_marts.fct_indicator_values v JOIN main_marts.dim_area a USING (area_code)
+        JOIN main_marts.dim_indicator i USING (indicator_code)""")
     con.close()
 
 
