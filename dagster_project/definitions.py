@@ -12,6 +12,7 @@ from dagster_project.assets.extracts import build_extract_assets
 from dagster_project.assets.outputs import (
     analysts_database,
     annual_report,
+    compendium,
     department_feedback,
     final_evaluation,
     indicator_table_exports,
@@ -56,7 +57,7 @@ all_check_keys = [key for checks in quality_checks for key in checks.check_keys]
     key for step in dbt_steps for key in step.check_keys]
 
 # The monitoring group's hand-over for the latest year (part of monitoring_job: it selects "*").
-handover_assets = [annual_report, final_evaluation, provincial_submission, submission_diff]
+handover_assets = [annual_report, final_evaluation, compendium, provincial_submission, submission_diff]
 downstream_of_raw += [asset.key for asset in handover_assets]
 
 defs = Definitions(
