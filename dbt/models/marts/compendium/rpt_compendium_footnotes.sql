@@ -6,7 +6,7 @@ with rows_ as (
 ),
 
 tables as (
-    select table_no, shows_female, shows_male, shows_total from {{ ref('rpt_compendium_tables') }}
+    select table_no, shows_female, shows_male, shows_total, comparison from {{ ref('rpt_compendium_tables') }}
 ),
 
 empty_cells as (
@@ -16,6 +16,8 @@ empty_cells as (
     inner join tables as t on t.table_no = r.table_no
     where (t.shows_female and r.female is null) or (t.shows_male and r.male is null)
        or (t.shows_total and r.total is null)
+       -- a comparison without its inputs (a male value of 0: no female/male ratio)
+       or (t.comparison is not null and r.comparison_value is null)
 ),
 
 withheld_reasons as (
