@@ -37,7 +37,13 @@ tbody th[scope=row] { text-align: left; white-space: nowrap; font-weight: normal
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.note { text-align: center; white-space: nowrap; }
 ol.footnotes { list-style: none; margin: 1mm 0 0; padding: 0; font-size: 7pt; color: var(--muted); }
-table.definitions { font-size: 7.5pt; }
+table.definitions { font-size: 7.5pt; table-layout: fixed; }
+table.definitions th:nth-child(1) { width: 6%; } table.definitions th:nth-child(2) { width: 11%; }
+table.definitions th:nth-child(3) { width: 4%; } table.definitions th:nth-child(4) { width: 15%; }
+table.definitions th:nth-child(5) { width: 11%; } table.definitions th:nth-child(6) { width: 9%; }
+table.definitions th:nth-child(7) { width: 5%; } table.definitions th:nth-child(8) { width: 7%; }
+table.definitions th:nth-child(9) { width: 12%; } table.definitions th:nth-child(10) { width: 5%; }
+table.definitions th:nth-child(11) { width: 7%; } table.definitions th:nth-child(12) { width: 8%; }
 table.definitions td { word-break: break-word; }
 nav ol { columns: 2; font-size: 9pt; }
 section.wide { break-before: page; }
