@@ -40,8 +40,8 @@ def write_compendium_xlsx(book: Compendium, tables: list[PrintedTable], edition:
         contents = pl.DataFrame({
             "表号 Table": [t.table_no for t in tables], "标题 Title": [t.title for t in tables],
             "单位 Unit": [t.unit for t in tables], "工作表 Sheet": [_sheet_name(t.sheet) for t in tables]})
-        written = write_sheet(contents, workbook, f"{book.label('contents')} {book.label('contents', 'en')}")
-        workbook.get_worksheet_by_name(written[0]).set_header(f"&C{notice}")
+        for written in write_sheet(contents, workbook, f"{book.label('contents')} {book.label('contents', 'en')}"):
+            _print_setup(workbook.get_worksheet_by_name(written), notice, book.year)
         sheets: dict[str, object] = {}
         row_at: dict[str, int] = {}
         for table in tables:
@@ -51,10 +51,7 @@ def write_compendium_xlsx(book: Compendium, tables: list[PrintedTable], edition:
                 sheet.write_string(0, 0, f"{title} · {table.chapter}", bold)
                 sheet.write_string(1, 0, notice, caption)
                 sheet.freeze_panes(2, 0)  # the sheet's title and edition stay in view
-                sheet.set_header(f"&C{notice}")
-                sheet.set_footer(f"&L{notice}&R{book.year}")
-                sheet.fit_to_pages(1, 0)
-                sheet.set_paper(9)  # A4
+                _print_setup(sheet, notice, book.year)
                 sheets[name], row_at[name] = sheet, 3
             sheet, row = sheets[name], row_at[name]
             sheet.write_string(row, 0, f"{table.table_no}  {table.title}    {unit_lead}{table.unit}", caption)
@@ -77,4 +74,14 @@ def write_compendium_xlsx(book: Compendium, tables: list[PrintedTable], edition:
             row_at[name] = row + 1
         label = f"{book.label('definitions')} {book.label('definitions', 'en')}"
         for written in write_sheet(definitions_frame(book), workbook, label):
-            workbook.get_worksheet_by_name(written).set_header(f"&C{notice}")
+            _print_setup(workbook.get_worksheet_by_name(written), notice, book.year, landscape=True)
+
+
+def _print_setup(sheet, notice: str, year: int, landscape: bool = False) -> None:
+    """Printed from the spreadsheet: A4, as wide as the page, the edition in the header and footer."""
+    sheet.set_header(f"&C{notice}")
+    sheet.set_footer(f"&L{notice}&R{year}")
+    sheet.set_paper(9)
+    sheet.fit_to_pages(1, 0)
+    if landscape:
+        sheet.set_landscape()
