@@ -26,7 +26,7 @@ from tests.chromium_pages import CHROMIUM, mm_to_px, print_layout
 from tests.disclosure import Ratio, Sum, derive, recovered, small_counts
 from tests.handover_warehouse import small_warehouse
 
-pytestmark = pytest.mark.slow(seconds=150)
+pytestmark = pytest.mark.slow(seconds=200)
 
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),

@@ -164,17 +164,15 @@ def printed_tables(book: Compendium, edition: str) -> list[PrintedTable]:
     return out
 
 
+def headers(book: Compendium, kind: str) -> list[tuple[str, str]]:
+    """(column, header: Chinese first, English beside) of the labels of `kind`, in their order (seed)."""
+    rows = sorted((r for r in book.labels.values() if r["kind"] == kind), key=lambda r: r["sort_order"])
+    return [(r["label_key"], f"{r['label_zh']} {r['label_en'] or ''}".strip()) for r in rows]
+
+
 def definitions_frame(book: Compendium) -> pl.DataFrame:
-    """指标解释 as printed: Chinese headers first, English beside."""
-    return book.definitions.select(
-        pl.col("table_nos").alias("表号 Tables"), pl.col("name_zh").alias("指标 Indicator"),
-        pl.col("unit_label_zh").alias("单位 Unit"), pl.col("definition_zh").alias("定义 Definition"),
-        pl.col("numerator_zh").alias("分子 Numerator"), pl.col("denominator_zh").alias("分母 Denominator"),
-        pl.col("age_group_zh").alias("年龄组 Age group"), pl.col("sex_scope_zh").alias("性别 Sex"),
-        pl.col("source_zh").alias("来源部门（报送数据） Source"),
-        pl.col("period_basis_zh").alias("统计期 Period"), pl.col("period_description_zh").alias("统计期说明 Period covered"),
-        pl.col("target_text_zh").alias("规划目标 Plan target"),
-    )
+    """指标解释 as printed: the columns and headers the labels seed lists."""
+    return book.definitions.select(pl.col(column).alias(header) for column, header in headers(book, "definition_column"))
 
 
 def notes_rows(book: Compendium, edition: str) -> list[tuple[str, str, str]]:

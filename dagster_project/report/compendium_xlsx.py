@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 
 from dagster_project.exports.worksheets import open_workbook, write_notes, write_sheet
-from dagster_project.report.compendium_data import Compendium, PrintedTable, definitions_frame, notes_rows
+from dagster_project.report.compendium_data import Compendium, PrintedTable, definitions_frame, headers, notes_rows
 
 
 def _table_frame(table: PrintedTable, note_header: str) -> pl.DataFrame:
@@ -37,9 +37,9 @@ def write_compendium_xlsx(book: Compendium, tables: list[PrintedTable], edition:
         symbol_format = workbook.add_format({"align": "right", "valign": "vcenter"})
         write_notes(workbook, f"{book.label('notes')} {book.label('notes', 'en')}", notes_rows(book, edition),
                     title=[title, notice]).set_header(f"&C{notice}")
-        contents = pl.DataFrame({
-            "表号 Table": [t.table_no for t in tables], "标题 Title": [t.title for t in tables],
-            "单位 Unit": [t.unit for t in tables], "工作表 Sheet": [_sheet_name(t.sheet) for t in tables]})
+        listed = {"table_no": [t.table_no for t in tables], "title": [t.title for t in tables],
+                  "unit": [t.unit for t in tables], "sheet": [_sheet_name(t.sheet) for t in tables]}
+        contents = pl.DataFrame({header: listed[key] for key, header in headers(book, "contents_column")})
         for written in write_sheet(contents, workbook, f"{book.label('contents')} {book.label('contents', 'en')}"):
             _print_setup(workbook.get_worksheet_by_name(written), notice, book.year)
         sheets: dict[str, object] = {}
