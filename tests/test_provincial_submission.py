@@ -126,6 +126,8 @@ def test_export_values_equal_warehouse_values(submission, warehouse):
 
 
 def test_sdmx_csv_codes_and_values(submission, warehouse):
+    """Each SDMX observation is the warehouse's value under its SDMX key (what readers and the structure make
+    of it: tests/test_sdmx.py); suppressed public cells carry no value."""
     _, result = submission
     con = duckdb.connect(str(warehouse.work_db), read_only=True)
     try:
@@ -138,26 +140,28 @@ def test_sdmx_csv_codes_and_values(submission, warehouse):
         con.close()
     for prefix in (PUBLIC_PREFIX, INTERNAL_PREFIX):
         sdmx = pl.read_csv(result.snapshot_dir / f"{prefix}_SDMX_{result.year}.csv", infer_schema_length=0)
-        assert sdmx.columns == ["DATAFLOW", "REF_AREA", "TIME_PERIOD", "INDICATOR", "SEX", "AGE", "URBANISATION",
-                                "OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS", "CONF_STATUS"]
+        assert sdmx.columns == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "REF_AREA", "INDICATOR", "SEX", "AGE",
+                                "URBANISATION", "TIME_PERIOD", "OBS_VALUE", "UNIT_MEASURE", "PERIOD_BASIS",
+                                "OBS_STATUS", "CONF_STATUS"]
+        assert set(sdmx["STRUCTURE_ID"]) == {"CN_430502:WCH_PLAN_MONITORING(1.0)"}
         assert set(sdmx["SEX"]) <= {"F", "M", "_T"}
         assert set(sdmx["URBANISATION"]) <= {"_T", "U", "R"}
         assert sdmx["AGE"].str.contains(r"^(_T|Y\d+(T\d+)?|Y_GE\d+)$").all()
-        assert set(sdmx["TIME_PERIOD"]) == {str(result.year)}
+        assert set(sdmx["TIME_PERIOD"]) <= {str(result.year), f"{result.year - 1}-10-01/P1Y", f"{result.year}-09-01/P1Y"}
         assert set(sdmx["CONF_STATUS"]) <= {"F", "C", "D", "N"}
         assert sdmx.select("REF_AREA", "INDICATOR", "SEX", "AGE", "URBANISATION").is_duplicated().sum() == 0
         for row in sdmx.iter_rows(named=True):
             key = (row["INDICATOR"], row["REF_AREA"], row["SEX"], row["AGE"], row["URBANISATION"])
             assert key in all_values, key
-            if row["OBS_VALUE"] not in (None, ""):
+            if row["OBS_VALUE"] != "NaN":
                 assert float(row["OBS_VALUE"]) == all_values[key], key
             elif prefix == PUBLIC_PREFIX and row["CONF_STATUS"] in ("C", "D"):
-                continue
+                assert row["OBS_STATUS"] == "Q", key
             else:
                 assert all_values[key] is None or math.isnan(all_values[key]), key
         if prefix == PUBLIC_PREFIX:
             assert (sdmx["CONF_STATUS"] != "N").all()
-            assert sdmx.filter(pl.col("CONF_STATUS").is_in(["C", "D"]))["OBS_VALUE"].is_null().all()
+            assert (sdmx.filter(pl.col("CONF_STATUS").is_in(["C", "D"]))["OBS_VALUE"] == "NaN").all()
         else:
             assert sdmx.height > 3 * pl.read_csv(result.snapshot_dir / f"{PUBLIC_PREFIX}_SDMX_{result.year}.csv").height / 2
 
@@ -300,7 +304,7 @@ def test_sources_map_to_extracts_and_form_departments():
 def test_dagster_assets_write_report_submission_and_diff(warehouse, tmp_path, monkeypatch):
     from dagster import materialize
 
-    from dagster_project.assets.outputs import annual_report, provincial_submission, submission_diff
+    from dagster_project.defs.outputs.assets import annual_report, provincial_submission, submission_diff
 
     data_dir = warehouse.copy_to(tmp_path / "warehouse")
     monkeypatch.setenv("MONITOR_DATA_DIR", str(data_dir))

@@ -4,12 +4,16 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
 
   公开_省级报送_<year>.xlsx                     a sheet per domain, fixed layout, small cells protected
   公开_省级报送_<year>.csv                      the same rows in one CSV (UTF-8 with BOM)
-  公开_SDMX_<year>.csv                          SDMX-CSV of the same cells (CONF_STATUS C/D on suppressed ones)
+  公开_SDMX结构_<year>.xml                      SDMX-ML 2.1 structure message: dataflow, data structure definition,
+                                               concept scheme and code lists (from dbt, models/marts/sdmx)
+  公开_SDMX_<year>.csv                          SDMX-CSV 2.0 of the same cells against that structure (suppressed:
+                                               OBS_VALUE NaN, OBS_STATUS Q, CONF_STATUS C/D); see exports/sdmx.py
   公开_报送情况_<year>.csv                      报送情况: each input's status and townships reporting (also a sheet
                                                of the workbook, beside the figures withheld or on incomplete coverage)
   内部使用_未做小数保护_省级报送_<year>.xlsx     the same layout, unsuppressed (sheet note 内部使用·未做小数保护)
   内部使用_未做小数保护_省级报送_<year>.csv
-  内部使用_未做小数保护_SDMX_<year>.csv          every value of the year (all residences and age groups)
+  内部使用_未做小数保护_SDMX_<year>.csv          every value of the year (all residences and age groups; CONF_STATUS
+                                               says what the public edition suppresses, N: not in it)
   内部使用_未做小数保护_parquet/<mart>.parquet   the marts for analysts
   _snapshot/values.parquet, manifest.json      what the diff against the next submission needs (values of
                                                the year and every earlier year: late reports revise those)
@@ -42,24 +46,23 @@ import polars as pl
 
 from dagster_project import database
 from dagster_project.config import Settings
+from dagster_project.exports import sdmx
 from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
 from dagster_project.exports.suppression import Line, protect
 from dagster_project.exports.worksheets import open_workbook, write_notes, write_sheet
 
 # 2: the snapshot's values.parquet holds every year up to the submitted one (period_year column)
-FORMAT_VERSION = 2
+# 3: SDMX structure message + SDMX-CSV 2.0 (a new version makes the next run write a new snapshot)
+FORMAT_VERSION = 3
 PUBLIC_PREFIX = "公开"
 INTERNAL_PREFIX = "内部使用_未做小数保护"
 INTERNAL_NOTE = "内部使用·未做小数保护"
 PUBLIC_NOTE = "公开版·已做小数保护"
-DATAFLOW = "CN_430502:WCH_PLAN_MONITORING(1.0)"
 
 SEXES = [("2", "女"), ("1", "男"), ("_T", "合计")]
-SEX_SDMX = {"1": "M", "2": "F", "_T": "_T", "0": "_U", "9": "_N"}
-URBANISATION_SDMX = {"_T": "_T", "urban": "U", "rural": "R"}
 STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
 
-# Extracts whose earlier periods feed a year's values (see dbt/STATUS.md): screenings pool Y-2..Y.
+# Extracts whose earlier periods feed a year's values (see docs/architecture.md, "Definitions worth knowing"): screenings pool Y-2..Y.
 LOOKBACK_YEARS = {"cancer_screening": 2}
 
 CELLS_SQL = """
@@ -336,65 +339,34 @@ def submission_table(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, p
 
 
 def sdmx_frame(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, public: bool) -> pl.DataFrame:
-    """SDMX-CSV rows. Public: the protected cells only. Internal: every value of the year."""
+    """The SDMX observations of the year (rpt_sdmx_observations: key, TIME_PERIOD, unit, period basis and
+    observation status, all from dbt) with the confidentiality this submission's protection gives them.
+    Public: the protected cells only, a suppressed one without its value (OBS_STATUS Q, CONF_STATUS C/D).
+    Internal: every value of the year; CONF_STATUS says what the public edition suppresses (N: not in it)."""
+    key = ["indicator_code", "area_code", "sex", "age_group_code", "residence"]
+    observations = sdmx.observations(con, protected.year)
+    statuses = protected.cells.select("indicator_code", "area_code", "sex", "value_status").join(
+        protected.indicators.select("indicator_code", "age_group_code"), on="indicator_code", how="left",
+    ).with_columns(pl.lit("_T").alias("residence"))
     if public:
-        rows = protected.cells.join(protected.indicators.select("indicator_code", "unit", "age_group_code"),
-                                    on="indicator_code", how="left").with_columns(pl.lit("_T").alias("residence"))
+        rows = statuses.join(observations, on=key, how="left")
+        unmatched = rows.filter(pl.col("ref_area").is_null())
+        if unmatched.height:  # every public cell is a value of fct_indicator_values: a broken join, never data
+            raise ValueError(f"{unmatched.height} public cells have no SDMX observation, e.g. {unmatched.row(0)}")
     else:
-        rows = con.execute(
-            "SELECT indicator_code, area_code, sex, age_group_code, residence, value, unit, small_numbers_flag "
-            "FROM main_marts.fct_indicator_values WHERE period_year = ?", [protected.year]).pl()
-        public_status = protected.cells.select("indicator_code", "area_code", "sex", "value_status").join(
-            protected.indicators.select("indicator_code", "age_group_code"), on="indicator_code", how="left",
-        ).with_columns(pl.lit("_T").alias("residence"))
-        rows = rows.join(public_status, on=["indicator_code", "area_code", "sex", "age_group_code", "residence"],
-                         how="left")
-    rows = rows.join(protected.indicators.select("indicator_code", "unit_sdmx"), on="indicator_code", how="left")
+        rows = observations.join(statuses, on=key, how="left")
+    conf = sdmx.conf_status_codes(con)
     hidden = pl.col("value_status").is_in(["primary", "secondary"])
-    conf = (
-        pl.when(pl.col("value_status") == "primary").then(pl.lit("C"))
-        .when(pl.col("value_status") == "secondary").then(pl.lit("D"))
-        .when(pl.col("value_status") == "published").then(pl.lit("F"))
-        .otherwise(pl.lit("N"))
-    )
-    value = pl.when(hidden).then(None).otherwise(pl.col("value")) if public else pl.col("value")
-    obs_status = (
-        pl.when(pl.col("value").is_null() & ~hidden.fill_null(False)).then(pl.lit("M"))
-        .when(pl.col("small_numbers_flag").fill_null(False)).then(pl.lit("U"))
-        .otherwise(pl.lit("A"))
-    )
-    frame = rows.with_columns(
-        pl.lit(DATAFLOW).alias("DATAFLOW"),
-        pl.col("area_code").alias("REF_AREA"),
-        pl.lit(str(protected.year)).alias("TIME_PERIOD"),
-        pl.col("indicator_code").str.to_uppercase().alias("INDICATOR"),
-        pl.col("sex").replace_strict(SEX_SDMX, default=pl.col("sex")).alias("SEX"),
-        pl.col("age_group_code").map_elements(sdmx_age, return_dtype=pl.String).alias("AGE"),
-        pl.col("residence").replace_strict(URBANISATION_SDMX, default=pl.col("residence")).alias("URBANISATION"),
-        value.alias("OBS_VALUE"),
-        pl.col("unit_sdmx").alias("UNIT_MEASURE"),
-        obs_status.alias("OBS_STATUS"),
-        conf.alias("CONF_STATUS"),
-    ).select("DATAFLOW", "REF_AREA", "TIME_PERIOD", "INDICATOR", "SEX", "AGE", "URBANISATION", "OBS_VALUE",
-             "UNIT_MEASURE", "OBS_STATUS", "CONF_STATUS")
-    # five-year groups that duplicate a life-course group's code (Y0T4_5Y ~ Y0T4) keep the life-course row
-    return frame.unique(subset=["REF_AREA", "INDICATOR", "SEX", "AGE", "URBANISATION"], keep="first", maintain_order=True) \
-        .sort("INDICATOR", "REF_AREA", "SEX", "AGE", "URBANISATION")
-
-
-def sdmx_age(code: str) -> str:
-    """Age group seed code -> SDMX-style code (Y0T4, Y15T49, Y_GE60, _T)."""
-    if code is None:
-        return "_T"
-    return re.sub(r"_\d+Y$", "", code)
-
-
-def _write_sdmx_csv(frame: pl.DataFrame, path: Path) -> None:
-    """SDMX-CSV is read by programs: values as they are (an apostrophe would corrupt them, and no formula
-    runs there)."""
-    tmp = path.with_name(path.name + ".tmp")
-    frame.write_csv(tmp, include_bom=True)
-    tmp.replace(path)
+    rows = rows.with_columns(
+        pl.col("value_status").fill_null("not_public").replace_strict(conf).alias("conf_status"))
+    if public:
+        rows = rows.with_columns(
+            pl.when(hidden).then(None).otherwise(pl.col("obs_value")).alias("obs_value"),
+            pl.when(hidden).then(pl.lit(sdmx.suppressed_obs_status(con))).otherwise(pl.col("obs_status"))
+            .alias("obs_status"),
+        )
+    return rows.select(*sdmx.OBSERVATION_COLUMNS.values()).sort(
+        "indicator", "ref_area", "sdmx_sex", "age", "urbanisation")
 
 
 def completeness_tables(con: duckdb.DuckDBPyConnection, year: int, public: bool) -> dict[str, pl.DataFrame]:
@@ -619,6 +591,9 @@ def _write_files(con, protected: ProtectedYear, out: Path) -> list[Path]:
     year = protected.year
     files = []
     percent_decimals = con.execute(PERCENT_DECIMALS_SQL).fetchone()[0]
+    # one structure for both editions: it holds code lists and names, no figures
+    structure = sdmx.write_structure(sdmx.read_structure(con), out / f"{PUBLIC_PREFIX}_SDMX结构_{year}.xml")
+    files.append(structure)
     for public, prefix in ((True, PUBLIC_PREFIX), (False, INTERNAL_PREFIX)):
         table = submission_table(con, protected, public)
         completeness = completeness_tables(con, year, public)
@@ -630,9 +605,9 @@ def _write_files(con, protected: ProtectedYear, out: Path) -> list[Path]:
         reporting = out / f"{prefix}_报送情况_{year}.csv"
         write_spreadsheet_csv(completeness["报送情况 Completeness"], reporting)
         files.append(reporting)
-        sdmx = out / f"{prefix}_SDMX_{year}.csv"
-        _write_sdmx_csv(sdmx_frame(con, protected, public), sdmx)
-        files += [xlsx, csv, sdmx]
+        data = out / f"{prefix}_SDMX_{year}.csv"
+        sdmx.write_data(sdmx_frame(con, protected, public), structure, data)
+        files += [xlsx, csv, data]
     parquet_dir = out / f"{INTERNAL_PREFIX}_parquet"
     parquet_dir.mkdir()
     marts = [r[0] for r in con.execute(

@@ -338,6 +338,9 @@ def _quality_section(data: ReportData) -> str:
         out.append("</tbody></table>")
     out.append(_exclusions_table(q.get("exclusions")))
     out.append("<h3>未通过的质量规则 <span class='en'>Failed Great Expectations rules (latest check of each extract)</span></h3>")
+    # the quality pages lie beside the reports folder in the exports (exports/quality/, assets/quality_reports.py)
+    out.append("<p class='note'>每个报表每条规则的检查结果：<a href=\"../quality/summary.html\">数据质量检查结果 summary.html</a>"
+               "（导出目录 quality/，离线可打开，并链接 Great Expectations Data Docs）。</p>")
     gx = q.get("gx_failures")
     if gx is None:
         out.append("<p>尚无质量检查记录（audit.gx_results）。</p>")

@@ -1,7 +1,7 @@
 -- 指标解释 · what each catalogue indicator of the compendium means, generated from the catalogue and the
 -- dimensions: its definition (numerator, denominator, scaling), unit, age group, sex scope, the departments and
 -- inputs it comes from, the statistical period it counts in (health years 1 Oct–30 Sep, school years from the
--- autumn, calendar years: seed period_basis_labels), the plan's target, and the tables it appears in.
+-- autumn, calendar years: dim_period_basis), the plan's target, and the tables it appears in.
 with indicators as (
     select * from {{ ref('dim_indicator') }}
 ),
@@ -73,7 +73,7 @@ select
     cast(ss.label_zh as varchar) as sex_scope_zh,
     cast(coalesce(st.source_zh, i.responsible_department_zh) as varchar) as source_zh,
     cast(i.responsible_department_zh as varchar) as responsible_department_zh,
-    cast(pb.label_zh as varchar) as period_basis_zh,
+    cast(pb.name_zh as varchar) as period_basis_zh,
     cast(pb.description_zh as varchar) as period_description_zh,
     cast(i.target_text_zh as varchar) as target_text_zh,
     cast(i.plan_clause as varchar) as plan_clause,
@@ -84,4 +84,4 @@ left join tables as t on t.indicator_code = i.indicator_code
 left join source_text as st on st.indicator_code = i.indicator_code
 left join {{ ref('dim_age_group') }} as g on g.age_group_code = i.age_group_code
 left join sex_scopes as ss on ss.sex_scope = i.sex_scope
-left join {{ ref('period_basis_labels') }} as pb on pb.period_basis = i.period_basis
+left join {{ ref('dim_period_basis') }} as pb on pb.period_basis = i.period_basis

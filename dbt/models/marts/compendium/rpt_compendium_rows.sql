@@ -23,6 +23,13 @@ residences as (
     select residence_code, name_zh, sort_order from {{ ref('dim_residence') }}
 ),
 
+year_span as (
+    -- every year a table over the years shows, from its first year to the compendium's
+    select table_no, unnest(range(first_year, compendium_year + 1)) as period_year
+    from tables
+    where table_kind in ('by_sex_years', 'population_by_sex_years')
+),
+
 values_by_sex as (
     -- one row per indicator × year × area × residence with the three sexes side by side
     select
@@ -58,21 +65,22 @@ indicator_rows as (
         cast(y.period_year as varchar) as row_label_en, y.period_year, '{{ district }}' as area_code, '_T' as residence,
         '_T' as age_group_code, t.indicator_code
     from tables as t
-    cross join lateral (select unnest(range(t.first_year, t.compendium_year + 1)) as period_year) as y
+    inner join year_span as y on y.table_no = t.table_no
     where t.table_kind = 'by_sex_years'
     union all
     -- by township, latest year: the district first
     select
         t.table_no, cast(row_number() over (partition by t.table_no order by a.area_code <> '{{ district }}', a.area_code) - 1 as integer),
-        'area', a.name_zh, a.area_code, t.compendium_year, a.area_code, '_T', '_T', t.indicator_code
+        'area', a.name_zh, a.area_code as row_label_en, t.compendium_year, a.area_code, '_T', '_T',
+        t.indicator_code
     from tables as t
     cross join areas as a
     where t.table_kind = 'by_township'
     union all
     -- by urban / rural, latest year: the total first
     select
-        t.table_no, r.sort_order, 'residence', r.name_zh, r.residence_code, t.compendium_year, '{{ district }}',
-        r.residence_code, '_T', t.indicator_code
+        t.table_no, r.sort_order, 'residence', r.name_zh, r.residence_code as row_label_en, t.compendium_year,
+        '{{ district }}', r.residence_code as residence, '_T', t.indicator_code
     from tables as t
     cross join residences as r
     where t.table_kind = 'by_residence'
@@ -121,7 +129,7 @@ population_rows as (
            cast(y.period_year as varchar) as row_label_en, y.period_year, '{{ district }}' as area_code,
            '_T' as age_group_code
     from tables as t
-    cross join lateral (select unnest(range(t.first_year, t.compendium_year + 1)) as period_year) as y
+    inner join year_span as y on y.table_no = t.table_no
     where t.table_kind = 'population_by_sex_years'
     union all
     select t.table_no, case when c.age_kind = 'total' then -1 else c.age_from end, 'age_group', c.age_name_zh,
@@ -131,7 +139,7 @@ population_rows as (
     where t.table_kind = 'population_by_age'
     union all
     select t.table_no, cast(row_number() over (partition by t.table_no order by a.area_code <> '{{ district }}', a.area_code) - 1 as integer),
-           'area', a.name_zh, a.area_code, t.compendium_year, a.area_code, '_T'
+           'area', a.name_zh, a.area_code as row_label_en, t.compendium_year, a.area_code, '_T'
     from tables as t
     cross join areas as a
     where t.table_kind = 'population_by_township'

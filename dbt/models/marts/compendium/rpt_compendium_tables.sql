@@ -27,15 +27,18 @@ child_level as (
     where parent_code = '{{ district }}' and is_reported
 ),
 
+domains as (
+    select plan, domain_zh, min(catalogue_order) as domain_order
+    from {{ ref('dim_indicator') }}
+    group by plan, domain_zh
+),
+
 indicators as (
     select
         i.*,
         dense_rank() over (order by i.plan_order, d.domain_order) + 1 as chapter_no
     from {{ ref('dim_indicator') }} as i
-    inner join (
-        select plan, domain_zh, min(catalogue_order) as domain_order
-        from {{ ref('dim_indicator') }} group by plan, domain_zh
-    ) as d on d.plan = i.plan and d.domain_zh = i.domain_zh
+    inner join domains as d on d.plan = i.plan and d.domain_zh = i.domain_zh
 ),
 
 latest_breakdowns as (
@@ -55,7 +58,7 @@ indicator_tables as (
     select i.*, k.table_kind, k.kind_order
     from indicators as i
     left join latest_breakdowns as b on b.indicator_code = i.indicator_code
-    inner join (values ('by_sex_years', 1), ('by_township', 2), ('by_residence', 3)) as k(table_kind, kind_order)
+    inner join (values ('by_sex_years', 1), ('by_township', 2), ('by_residence', 3)) as k (table_kind, kind_order)
         on k.table_kind = 'by_sex_years'
         or (k.table_kind = 'by_township' and coalesce(b.has_townships, false))
         or (k.table_kind = 'by_residence' and coalesce(b.has_residence, false))
@@ -64,7 +67,7 @@ indicator_tables as (
 population_tables as (
     select k.table_kind, k.kind_order
     from (values ('population_by_sex_years', 1), ('population_by_age', 2), ('population_by_township', 3))
-        as k(table_kind, kind_order)
+        as k (table_kind, kind_order)
     where exists (select 1 from {{ ref('int_population_by_age_group') }})
 ),
 
