@@ -146,11 +146,14 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     print(f"完整日志 full log: {log_path} (`--verbose` prints it here too)")
     print(f"分析库 analysts' database: {settings.published_db} (publication {publication.get('publication_id')})")
     print(f"导出 exports: {settings.exports_dir}")
-    for folder, what in (("reports", "年度监测报告、终期监测报告 annual report, final evaluation"),
+    for folder, what in (("reports", "年度监测报告、终期监测报告、统计资料（公开/内部使用） annual report, final evaluation, "
+                                     "statistical compendium (public / internal)"),
                          ("submissions", "省级报送 provincial submission (LATEST)"),
                          ("feedback", "各部门反馈 department feedback"), ("quality", "数据质量 quality docs")):
         if (settings.exports_dir / folder).exists():
             print(f"  {folder + '/':<13} {what}")
+    for line in _compendium_lines(settings):
+        print(line)
     warnings_line = _warnings_line(settings)
     if warnings_line:
         print(warnings_line)
@@ -159,6 +162,22 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     if summary is not None and summary.is_partial and args.fail_on_withheld:
         return EXIT_PARTIAL
     return 0
+
+
+def _compendium_lines(settings) -> list[str]:
+    """Where the latest statistical compendium is, and why its PDF is missing if it is."""
+    from dagster_project.report.compendium import EDITION_NAMES, NAME
+    from dagster_project.report.pdf import chromium_path, missing_chromium_message
+
+    htmls = sorted(settings.reports_dir.glob(f"{EDITION_NAMES['public']}_{NAME}_*.html"))
+    if not htmls:
+        return []
+    year = htmls[-1].stem.rsplit("_", 1)[-1]
+    lines = [f"统计资料 compendium: reports/{{{','.join(EDITION_NAMES.values())}}}_{NAME}_{year}.{{xlsx,html,pdf}}"]
+    if not htmls[-1].with_suffix(".pdf").exists():
+        lines.append("  " + (missing_chromium_message(htmls[-1]) if chromium_path() is None
+                             else "PDF 未生成，原因见运行日志 / no PDF: see the run log"))
+    return lines
 
 
 def _warnings_line(settings) -> str | None:

@@ -17,6 +17,7 @@ from dagster_project.defs.automation.sensors import build_raw_file_sensor  # noq
 from dagster_project.defs.ingestion.assets import build_extract_assets  # noqa: E402
 from dagster_project.defs.outputs.assets import (  # noqa: E402
     annual_report,
+    compendium,
     department_feedback,
     final_evaluation,
     indicator_table_exports,
@@ -32,8 +33,8 @@ from dagster_project.resources import WarehouseResource  # noqa: E402
 ingestion_assets = build_extract_assets()
 transformation_assets = build_dbt_assets()
 publication_assets = [analysts_database]
-# The monitoring group's hand-over; the report, evaluation and submission are for the latest year.
-output_assets = [indicator_table_exports, department_feedback, annual_report, final_evaluation,
+# The monitoring group's hand-over; the report, compendium and submission are for the latest year.
+output_assets = [indicator_table_exports, department_feedback, annual_report, final_evaluation, compendium,
                  provincial_submission, submission_diff]
 # End-of-run quality outputs (GX Data Docs, feedback findings): they depend on nothing and run last, so a
 # blocking check that fails does not stop them.

@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 
 from dagster_project.exports.disclosure import load_decisions
+from tests.compendium_workbook import public_compendium_cells, sheet_tables
 from tests.disclosure_attack import Published, Truth, attack
 
 pytestmark = pytest.mark.slow(seconds=150)
@@ -53,6 +54,10 @@ def classify(path: Path, exports: Path) -> str:
             return "completeness_csv"
         if name.startswith("公开_") and name.endswith(".xml"):
             return "sdmx_structure"
+    if parts[0] == "reports" and re.fullmatch(r"公开_统计资料_\d{4}\.xlsx", parts[-1]):
+        return "compendium_xlsx"
+    if parts[0] == "reports" and re.fullmatch(r"公开_统计资料_\d{4}\.(html|pdf)", parts[-1]):
+        return "compendium_print"  # the same tables as the workbook, printed (tests/test_compendium.py compares them)
     if parts[0] == "indicators" and parts[-1].startswith("公开_指标数据_"):
         return {".csv": "indicators_csv", ".xlsx": "indicators_xlsx", ".parquet": "indicators_parquet"}.get(path.suffix, "unknown")
     return "unknown"
@@ -168,6 +173,17 @@ def read_public_outputs(exports: Path, con) -> tuple[Published, dict]:
             elif kind == "indicators_parquet":
                 frame = pl.read_parquet(path).with_columns(pl.all().cast(pl.String))
                 read_indicator_rows(frame.to_dicts(), output, published, sex_codes, structure)
+            elif kind == "compendium_xlsx":
+                # the figures by sex of the district and its townships (residence total); the compendium's own
+                # linked tables (urban/rural, population by age) are attacked in tests/test_compendium.py
+                for key, value in public_compendium_cells(sheet_tables(path), con).items():
+                    if key[0] == "p" or key[4] != "_T":
+                        continue
+                    measure, code, cell_year, area, _, sex = key
+                    if measure == "n":
+                        published.add_count(output, code, "numerator", cell_year, area, sex, value)
+                    elif code not in count_units:
+                        published.add_rate(output, code, cell_year, area, sex, value)
             elif kind == "indicators_xlsx":
                 rows = _xlsx_rows(path, sheets=lambda title: "说明" not in title)
                 read_indicator_rows(rows, output, published, sex_codes, structure)

@@ -14,6 +14,8 @@ and the indicator export read the same statuses, whichever of them runs first.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -47,7 +49,7 @@ class Decisions:
 
 
 def protect_counts(measure: dict[tuple[str, str], float], areas: list[str], children: dict[str, list[str]],
-                   sexes: list[str], threshold: int):
+                   sexes: list[str], threshold: int, already_suppressed: Iterable = (), known: Iterable = ()):
     """Protect one area × sex table of counts; returns {(area, sex): 'primary'|'secondary'|'published'}.
 
     `protect` handles two-way tables (each cell in at most two sums). A hierarchy (province →
@@ -56,6 +58,10 @@ def protect_counts(measure: dict[tuple[str, str], float], areas: list[str], chil
     its children × sex), repeated until no table adds a suppression: a cell suppressed in one table
     is suppressed in every table that holds it (the modular method of τ-ARGUS). A district is one
     such table.
+
+    A table linked to one protected before (the statistical compendium's urban/rural table shares its
+    district row with the submission's) passes that table's result: `already_suppressed` cells stay
+    suppressed here, `known` cells (published there) are never suppressed here.
     """
     present = {area for area, _ in measure}
     # an indicator reported for higher levels only (some form items) has no rows below them and no sums
@@ -90,10 +96,10 @@ def protect_counts(measure: dict[tuple[str, str], float], areas: list[str], chil
                 values[(area, "~unknown")] = values[(area, "_T")] - values[(area, "1")] - values[(area, "2")]
                 fixed.add((area, "~unknown"))
                 lines.append(Line(total=(area, "_T"), members=[(area, "2"), (area, "1"), (area, "~unknown")]))
-        return values, lines, fixed
+        return values, lines, fixed | (set(known) & set(values))
 
     prepared = [sub_table(members) for members in tables]
-    suppressed: set = set()
+    suppressed: set = set(already_suppressed) & set(value)
     primary: set = set()
     changed = True
     while changed:
