@@ -32,6 +32,7 @@ RULES: dict[str, tuple[str, str, str]] = {
     "missing_required": ("quarantine", "必填项为空，请补填。", "A required value is blank."),
     "invalid_number": ("quarantine", "不是有效的数字。", "Not a valid number."),
     "number_not_exact": ("quarantine", "数值位数过多（超过15位有效数字），无法精确保存，请核对该单元格（如误填了身份证号等编号）。", "Too many digits (more than 15 significant digits) to be stored exactly; check the cell (an ID or other number typed in?)."),
+    "id_number_in_value": ("quarantine", "该数值形似身份证号（15位旧号码），未入库；请核对该单元格是否误填了身份证号。", "The number is shaped like an (old, 15-digit) ID number and was not stored; check whether an ID number was typed into the cell."),
     "negative_value": ("quarantine", "数值不能为负数。", "Value must not be negative."),
     "out_of_range": ("quarantine", "数值超出模板允许范围。", "Value outside the template's range."),
     "invalid_date_format": ("quarantine", "日期格式无法识别（请用YYYY-MM-DD）。", "Unrecognised date format (use YYYY-MM-DD)."),
