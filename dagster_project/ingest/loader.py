@@ -219,7 +219,7 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes,
                 notes = list(opened.notes)
         except ExtractFileError as err:
             return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh,
-                                          err.message_en)
+                                          err.message_en, err.line)
         if whole:
             return _reject_all_rows(con, dropped, contracts, facts, sha, load_id, slices, *whole)
         return _replace_partition(con, dropped, contracts, hmac_key, sha, load_id, facts, slices, mapping, unknown,
@@ -591,12 +591,14 @@ def _write_ledger(con, dropped, contracts, sha, load_id, facts: _ReadFacts | Non
     )
 
 
-def _record_file_rejection(con, dropped, contracts, sha, load_id, rule_id, zh, en) -> LoadResult:
-    """The file could not be read as a table at all: ledger row only, no rows to account for."""
+def _record_file_rejection(con, dropped, contracts, sha, load_id, rule_id, zh, en, line: int | None = None) -> LoadResult:
+    """The file could not be read as a table at all: ledger row only, no rows to account for. The notes
+    hold the rule and, where one line is at fault, `line N` (blocking_findings.py shows it)."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM audit.file_loads WHERE load_id = ? AND status = 'rejected'", [load_id])
-        _write_ledger(con, dropped, contracts, sha, load_id, None, 0, 0, 0, "rejected", zh, en, [rule_id])
+        notes = [rule_id, *([f"line {line}"] if line is not None else [])]
+        _write_ledger(con, dropped, contracts, sha, load_id, None, 0, 0, 0, "rejected", zh, en, notes)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
