@@ -147,9 +147,11 @@ def step_failure_line(event) -> str:
     (the error Dagster caught, never its "Execution of step … failed" wrapper or a stack trace)."""
     data = getattr(event, "step_failure_data", None)
     error = data.error if data is not None else None
-    while error is not None and error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+    while (error is not None and getattr(error, "cause", None) is not None
+           and (getattr(error, "cls_name", None) or "").startswith("Dagster")):
         error = error.cause  # "Error occurred while executing op …": the user code's own error is the cause
-    text = error.message if error is not None else (getattr(event, "message", "") or "")
-    if error is not None and error.cls_name and error.cls_name != "Failure":
-        text = re.sub(rf"^[\w.]*{re.escape(error.cls_name)}: ", "", text.lstrip())  # 'duckdb.IOException: '
+    text = (error.message if error is not None else getattr(event, "message", "")) or ""
+    cls_name = getattr(error, "cls_name", None)
+    if cls_name and cls_name != "Failure":
+        text = re.sub(rf"^[\w.]*{re.escape(cls_name)}: ", "", text.lstrip())  # 'duckdb.IOException: '
     return f"{stage_of(event.step_key or '')} · {event.step_key}: {one_line(text)}"
