@@ -168,3 +168,30 @@ def test_a_workbook_without_a_matching_sheet_is_rejected_naming_each_sheet(works
     assert status == "rejected"
     assert "“封面”" in message and "“统计表”" in message and "“草稿”：隐藏" in message
     assert "没有模板中的列名" in message
+
+
+def test_a_database_loaded_by_an_earlier_version_is_upgraded_once(workspace):
+    """Files already loaded are not read again: what an earlier version stored in clear is rewritten once."""
+    from dagster_project import database
+    from dagster_project.contracts import load_contracts
+    from dagster_project.ingest.upgrade import upgrade_stored_identifiers
+
+    pupil = make_id("20150301", "1", seq="01")
+    write_csv(workspace["raw"] / "education" / "students_2023.csv", STUDENTS,
+              [["L1", pupil, "1", "2015-03-01", T1, "城镇", "4305020012", "小学", 2]])
+    ingest("students")
+    con = database.connect(str(workspace["warehouse"] / "work.duckdb"))
+    try:
+        # as an earlier version left it: the 学籍号 and a file name in clear, no upgrade marker
+        con.execute("UPDATE raw.students SET student_id = ?", ["G" + pupil])
+        con.execute("UPDATE audit.file_loads SET source_file = ?, message_zh = ?",
+                    [f"education/students_{pupil}.csv", f"文件名 education/students_{pupil}.csv 不符合报送模板"])
+        con.execute("DELETE FROM ingest_state.upgrades")
+        assert upgrade_stored_identifiers(con, load_contracts(), KEY) == 3
+        assert con.execute("SELECT student_id FROM raw.students").fetchone()[0] == "G" + pseudonym(KEY, pupil)
+        assert con.execute("SELECT source_file FROM audit.file_loads").fetchone()[0] == (
+            f"education/students_{pupil[:6]}{'*' * 12}.csv")
+        assert not any(id_numbers_in(t) for t in _every_text_value(con))
+        assert upgrade_stored_identifiers(con, load_contracts(), KEY) == 0  # once
+    finally:
+        con.close()

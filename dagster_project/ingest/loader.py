@@ -41,6 +41,7 @@ from dagster_project.ingest.read_ahead import ReadAhead, read_ahead
 from dagster_project.ingest.reader import ROW, OpenedTable, RawTable, open_table
 from dagster_project.ingest.rule_texts import EXCLUDE_FIELD_EN, EXCLUDE_FIELD_ZH, ROW_RULES, RULES
 from dagster_project.ingest.rules import apply_rules, file_rule_issues_sql, staging_select
+from dagster_project.ingest.upgrade import upgrade_stored_identifiers
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[DroppedFile], contrac
     if not files:
         return
     ensure_schema(con)
+    upgrade_stored_identifiers(con, contracts, hmac_key)  # once: rows an earlier version stored (upgrade.py)
     choice = choose_current(files)
     files = choice.load
     current = frozenset(sha for (sha,) in con.execute("SELECT sha256 FROM audit.file_loads WHERE is_current").fetchall())
