@@ -168,6 +168,19 @@ def test_a_workbook_without_a_matching_sheet_is_rejected_naming_each_sheet(works
     assert status == "rejected"
     assert "“封面”" in message and "“统计表”" in message and "“草稿”：隐藏" in message
     assert "没有模板中的列名" in message
+    # the clerk is told (cli run, cli status, feedback workbook: blocking_findings.py)
+    from dagster_project.blocking_findings import format_findings, read_blocking_findings
+
+    con = db(workspace)
+    try:
+        [finding] = read_blocking_findings(con)
+    finally:
+        con.close()
+    assert (finding.kind, finding.department, finding.period_year, finding.rule) == (
+        "rejected_file", "civil_affairs", 2023, "no_matching_sheet")
+    text = format_findings([finding])
+    assert ("[民政局 civil_affairs] 2023年度 civil_affairs/committee_members_2023.xlsx：整份文件拒收（no_matching_sheet）"
+            in text) and f"处理办法：{message}" in text
 
 
 def test_a_database_loaded_by_an_earlier_version_is_upgraded_once(workspace):
