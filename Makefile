@@ -9,7 +9,7 @@ UV_VERSION := 0.13.9
 MANIFEST := dbt/target/manifest.json
 RAW_DIR ?= $(or $(MONITOR_RAW_DIR),raw)
 
-.PHONY: setup run test test-fast sql lint manifest sample lock dagster-ui docs bench clean browser bytecode
+.PHONY: setup run test test-fast sql lint manifest sample lock serve dagster-ui docs bench clean browser bytecode
 
 setup: $(VENV)/.installed $(MANIFEST)
 
@@ -33,12 +33,12 @@ manifest: $(MANIFEST)
 # The bundled sample: generated (deterministically) only if raw/ has no extracts yet.
 sample: $(VENV)/.installed
 	@if [ -z "$$(find $(RAW_DIR) -name '*.csv' -o -name '*.xlsx' 2>/dev/null | head -1)" ]; then \
-		$(PY) -m dagster_project.generator --sample --out $(RAW_DIR); \
+		$(PY) -m sample_data --sample --out $(RAW_DIR); \
 	else echo "sample present in $(RAW_DIR)"; fi
 
 # The project's own modules too (PYTHONDONTWRITEBYTECODE, see above); only changed files are recompiled.
 bytecode: $(VENV)/.installed
-	@$(PY) -m compileall -q -x '/out/' dagster_project bench
+	@$(PY) -m compileall -q -x '/out/' dagster_project sample_data bench
 
 run: setup sample bytecode
 	$(PY) -m dagster_project.cli run
@@ -49,43 +49,54 @@ run: setup sample bytecode
 sql: $(VENV)/.installed
 	@$(PY) -m dagster_project.cli shell
 
-# Headless Chromium for the annual report's browser test (tests/test_report.py skips it, with the reason,
-# when /usr/bin/chromium is missing). `make test` runs this first under CI=true, or when Chromium is missing
-# and apt-get exists. A failed install only warns, so `make test` still works on a fresh machine; outside CI
-# a failed attempt is not retried on every run (delete $(TOOLS)/.browser-install-failed to retry).
-CHROMIUM := /usr/bin/chromium
-BROWSER_DEP := $(if $(filter true,$(CI)),browser,$(if $(wildcard $(CHROMIUM)),,$(if $(shell command -v apt-get 2>/dev/null),browser)))
+# What the tests use to open outputs as people do: headless Chromium (reports, Data Docs, PDFs), LibreOffice
+# (workbooks rendered to PDF), poppler's pdftotext/pdftoppm (reading the rendered pages) and the Noto CJK fonts.
+# The tests skip, with the reason, what cannot run. `make test` runs this first under CI=true, or when a
+# program is missing and apt-get exists. A failed install only warns, so `make test` still works on a fresh
+# machine; outside CI a failed attempt is not retried on every run (delete $(TOOLS)/.browser-install-failed to retry).
+RENDERERS := /usr/bin/chromium /usr/bin/soffice /usr/bin/pdftotext /usr/share/fonts/opentype/noto
+RENDERER_PACKAGES := chromium libreoffice-calc-nogui poppler-utils fonts-noto-cjk
+MISSING_RENDERERS := $(strip $(foreach f,$(RENDERERS),$(if $(wildcard $(f)),,$(f))))
+BROWSER_DEP := $(if $(filter true,$(CI)),browser,$(if $(MISSING_RENDERERS),$(if $(shell command -v apt-get 2>/dev/null),browser)))
 
 test: setup bytecode lint $(BROWSER_DEP)
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
-# Python style and likely bugs (configuration in pyproject.toml, [tool.ruff]); part of `make test`.
+# Python style and likely bugs (pyproject.toml, [tool.ruff]) and the dbt SQL (dbt/.sqlfluff; only files changed since
+# they last passed are parsed again, dbt/scripts/lint_sql.py); part of `make test`.
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check dagster_project tests bench
+	$(VENV)/bin/ruff check dagster_project sample_data tests bench dbt/scripts
+	$(PY) dbt/scripts/lint_sql.py
 
 # The inner loop: every test that neither runs the pipeline nor builds a warehouse (marker `slow`).
 test-fast: setup bytecode
 	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 browser:
-	@if [ -x $(CHROMIUM) ]; then echo "chromium: $(CHROMIUM)"; \
-	elif ! command -v apt-get >/dev/null 2>&1; then echo "WARNING: no apt-get here; install Chromium to run the browser test"; \
+	@if [ -z "$(MISSING_RENDERERS)" ]; then echo "renderers present: $(RENDERERS)"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then echo "WARNING: no apt-get here; missing $(MISSING_RENDERERS): the tests that need them are skipped"; \
 	elif [ "$(CI)" != "true" ] && [ -f $(TOOLS)/.browser-install-failed ]; then \
-		echo "WARNING: Chromium missing (an earlier install failed); the browser test will be skipped"; \
+		echo "WARNING: missing $(MISSING_RENDERERS) (an earlier install failed); the tests that need them are skipped"; \
 	else \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo -n"; fi; \
-		if $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; then \
+		if $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(RENDERER_PACKAGES); then \
 			rm -f $(TOOLS)/.browser-install-failed; \
 		else \
 			mkdir -p $(TOOLS) && touch $(TOOLS)/.browser-install-failed; \
-			echo "WARNING: could not install chromium (needs root or passwordless sudo, and the Debian mirror); the browser test will be skipped"; \
+			echo "WARNING: could not install $(RENDERER_PACKAGES) (needs root or passwordless sudo, and the Debian mirror); the tests that need them are skipped"; \
 		fi; \
 	fi
 
-# The Dagster UI on http://localhost:3000 (asset graph, checks, runs, sensor, schedule). umask 077: the webserver
+# Unattended operation (a district server): the Dagster daemon - file-drop sensor, annual schedule, failure alerts,
+# run queue, all on by default - and the UI on http://127.0.0.1:3000, supervised together until SIGTERM/Ctrl-C
+# (dagster_project/serve.py; a systemd unit for it: docs/deploy/shuangqing-monitor.service).
+serve: setup bytecode
+	$(PY) -m dagster_project.cli serve
+
+# For developers: `dagster dev` (the same, in one terminal session). The Dagster UI on http://localhost:3000 (asset graph, checks, runs, sensor, schedule). umask 077: the webserver
 # and the daemon write Dagster's storage (run history, schedules) private, like the pipeline (permissions.py).
 dagster-ui: setup
-	umask 077 && export DAGSTER_HOME="$$($(PY) -c 'from dagster_project.operations import ensure_dagster_home as h; print(h())')" && \
+	umask 077 && export DAGSTER_HOME="$$($(PY) -c 'from dagster_project.lib.dagster_instance import ensure_dagster_home as h; print(h())')" && \
 	PYTHONPATH="$(CURDIR)$${PYTHONPATH:+:$$PYTHONPATH}" $(VENV)/bin/dagster dev -w workspace.yaml
 
 docs: setup

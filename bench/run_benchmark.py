@@ -234,7 +234,7 @@ def ensure_data(args, raw: Path, interval: float) -> dict:
         earlier = json.loads(figures.read_text()) if figures.exists() else {}
         return {**earlier, "reused": True}
     shutil.rmtree(raw, ignore_errors=True)
-    cmd = [PYTHON, "-m", "dagster_project.generator", "--out", str(raw), "--scale", str(args.scale),
+    cmd = [PYTHON, "-m", "sample_data", "--out", str(raw), "--scale", str(args.scale),
            "--years", args.years, "--seed", str(args.seed), "--quiet"]
     if args.areas:
         cmd += ["--areas", str(args.areas.resolve())]

@@ -10,6 +10,8 @@
                                            snapshot, recent failed-run alerts
   python -m dagster_project.cli sql "..."  query the analysts' database read-only (--csv, --out FILE)
   python -m dagster_project.cli shell      the analysts' SQL shell (what `make sql` opens)
+  python -m dagster_project.cli serve      unattended operation (what `make serve` does): the Dagster daemon
+                                           (file-drop sensor, annual schedule, alerts, run queue) and the UI
   python -m dagster_project.cli docs       build the data dictionary (dbt docs, one offline HTML file)
                                            into $MONITOR_EXPORTS_DIR/data_dictionary/
 """
@@ -42,7 +44,7 @@ EXIT_BUSY = 4
 def _dagster_instance():
     from dagster import DagsterInstance
 
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     ensure_dagster_home()
     return DagsterInstance.get()
@@ -82,13 +84,9 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     # Dagster's notices about its own beta APIs (printed at import) are for us, not for the clerk
     warnings.filterwarnings("ignore", message=r".*is currently in beta.*")
     from dagster_project.definitions import defs
-    from dagster_project.operations import (
-        alert_record,
-        process_tags,
-        raw_dir_range_tags,
-        recover_abandoned_runs,
-        write_alert,
-    )
+    from dagster_project.defs.automation.alerts import alert_record, write_alert
+    from dagster_project.defs.automation.run_recovery import process_tags, recover_abandoned_runs
+    from dagster_project.defs.ingestion.partitions import raw_dir_range_tags
     from dagster_project.publication_summary import format_summary
     from dagster_project.publish import read_publication, readonly_hint, remove_leftovers
 
@@ -151,6 +149,9 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
     summary = _publication_summary(settings)
     if summary is not None:
         print("\n" + format_summary(summary))
+    changes = _changes_line(settings)
+    if changes:
+        print(changes)
     print(f"\n完成 / done in {elapsed:.1f}s")
     print(f"完整日志 full log: {log_path} (`--verbose` prints it here too)")
     print(f"分析库 analysts' database: {settings.published_db} (publication {publication.get('publication_id')})")
@@ -191,6 +192,20 @@ def _warnings_line(settings) -> str | None:
     if row is None:
         return "预警 warnings: 无 none"
     return f"预警 warnings（{row[0]}年）: 全区 {row[1]} 项，乡镇 {row[2]} 项 / district {row[1]}, townships {row[2]} (见年度监测报告)"
+
+
+def _changes_line(settings) -> str | None:
+    """What changed since the previous publication (meta.publication_changes of the published database)."""
+    from dagster_project.publication_changes import format_changes, read_changes
+    from dagster_project.publish import open_published_readonly
+
+    if not settings.published_db.exists():
+        return None
+    con = open_published_readonly(settings.published_db)
+    try:
+        return format_changes(read_changes(con))
+    finally:
+        con.close()
 
 
 def _publication_summary(settings):
@@ -304,7 +319,7 @@ def _print_blocking_findings(settings) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from dagster_project.operations import alerts_file, read_alerts
+    from dagster_project.defs.automation.alerts import alerts_file, read_alerts
     from dagster_project.publish import read_publication
 
     settings = get_settings()
@@ -392,6 +407,12 @@ def cmd_shell(args: argparse.Namespace) -> int:
     os.execv(command[0], command)  # the shell replaces this process: its exit status is the command's
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from dagster_project.serve import serve
+
+    return serve(args.host, args.port)
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     """`dbt docs generate --static` against the working database, copied to the exports folder."""
     from dagster_project.config import DBT_PROJECT_DIR, export_dbt_env
@@ -455,6 +476,10 @@ def main(argv: list[str] | None = None) -> int:
     sql.set_defaults(func=cmd_sql)
     shell = sub.add_parser("shell", help="open the analysts' SQL shell (DuckDB, read-only; what `make sql` runs)")
     shell.set_defaults(func=cmd_shell)
+    serve = sub.add_parser("serve", help="run unattended: Dagster daemon (sensor, schedule, alerts) and UI")
+    serve.add_argument("--host", help="address of the UI (default $MONITOR_UI_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port of the UI (default $MONITOR_UI_PORT or 3000)")
+    serve.set_defaults(func=cmd_serve)
     docs = sub.add_parser("docs", help="build the data dictionary (dbt docs, static HTML)")
     docs.add_argument("--out", help="folder (default $MONITOR_EXPORTS_DIR/data_dictionary)")
     docs.set_defaults(func=cmd_docs)

@@ -1,5 +1,8 @@
-"""The one Dagster Definitions of the monitoring warehouse (loaded by workspace.yaml)."""
-from dagster import Definitions, define_asset_job
+"""The one Dagster Definitions of the monitoring warehouse (loaded by workspace.yaml), built once from explicit lists.
+
+Each domain of `defs/` owns its assets, checks, sensors and schedules; this module only lists them.
+"""
+from dagster import AssetSelection, Definitions
 
 from dagster_project.permissions import restrict_umask
 
@@ -7,10 +10,12 @@ from dagster_project.permissions import restrict_umask
 # what they create - work.duckdb, dbt's logs, Dagster's storage - is private from the start (permissions.py).
 restrict_umask()
 
-from dagster_project.assets.dbt import build_dbt_assets, dbt_resource
-from dagster_project.assets.extracts import build_extract_assets
-from dagster_project.assets.outputs import (
-    analysts_database,
+from dagster_project.defs.automation.alerts import run_failure_alert  # noqa: E402
+from dagster_project.defs.automation.jobs import monitoring_job  # noqa: E402
+from dagster_project.defs.automation.schedules import build_annual_schedule  # noqa: E402
+from dagster_project.defs.automation.sensors import build_raw_file_sensor  # noqa: E402
+from dagster_project.defs.ingestion.assets import build_extract_assets  # noqa: E402
+from dagster_project.defs.outputs.assets import (  # noqa: E402
     annual_report,
     department_feedback,
     final_evaluation,
@@ -18,61 +23,40 @@ from dagster_project.assets.outputs import (
     provincial_submission,
     submission_diff,
 )
-from dagster_project.assets.quality_checks import build_quality_checks
-from dagster_project.operations import (
-    RUN_LOCK_TAG,
-    RUN_LOCK_TAG_VALUE,
-    build_annual_schedule,
-    build_raw_file_sensor,
-    run_failure_alert,
-    run_locked_in_process_executor,
-)
-from dagster_project.resources import WarehouseResource
+from dagster_project.defs.publication.assets import analysts_database  # noqa: E402
+from dagster_project.defs.quality.checks import build_quality_checks  # noqa: E402
+from dagster_project.defs.quality.reports import department_feedback_findings, quality_data_docs  # noqa: E402
+from dagster_project.defs.transformation.assets import build_dbt_assets, dbt_resource  # noqa: E402
+from dagster_project.resources import WarehouseResource  # noqa: E402
 
-extract_assets = build_extract_assets()
-dbt_steps = build_dbt_assets()
-
-# The whole year's pipeline: load every extract, gate, build marts, publish, export.
-monitoring_job = define_asset_job(
-    "monitoring_job",
-    selection="*",
-    description="全流程：读取各部门报送文件 → 质量关卡 → dbt 指标集市 → 发布分析库 → 导出。",
-    # One process (DuckDB admits one writer), holding the run lock for the whole run (run_lock.py).
-    executor_def=run_locked_in_process_executor,
-    # Counted by the run queue's tag limit: one run of this job at a time (operations.DAGSTER_INSTANCE_SETTINGS).
-    tags={RUN_LOCK_TAG: RUN_LOCK_TAG_VALUE},
-)
-
-# Everything a changed file can affect: all dbt models and the outputs.
-downstream_of_raw = [key for step in dbt_steps for key in step.keys] + [
-    analysts_database.key, indicator_table_exports.key, department_feedback.key,
-]
-
+ingestion_assets = build_extract_assets()
+transformation_assets = build_dbt_assets()
+publication_assets = [analysts_database]
+# The monitoring group's hand-over; the report, evaluation and submission are for the latest year.
+output_assets = [indicator_table_exports, department_feedback, annual_report, final_evaluation,
+                 provincial_submission, submission_diff]
+# End-of-run quality outputs (GX Data Docs, feedback findings): they depend on nothing and run last, so a
+# blocking check that fails does not stop them.
+quality_report_assets = [quality_data_docs, department_feedback_findings]
 quality_checks = build_quality_checks()
-# Every sensor run evaluates every extract's blocking checks, not only the changed file's (a period
-# that failed its gate keeps its figures withheld until it is fixed), and the dbt tests of the models
-# it rebuilds (a run request lists its checks explicitly).
-all_check_keys = [key for checks in quality_checks for key in checks.check_keys] + [
-    key for step in dbt_steps for key in step.check_keys]
 
-# The monitoring group's hand-over for the latest year (part of monitoring_job: it selects "*").
-handover_assets = [annual_report, final_evaluation, provincial_submission, submission_diff]
-downstream_of_raw += [asset.key for asset in handover_assets]
+# What a changed file can affect: everything but the other extracts. A run the sensor requests selects the
+# changed file's extract plus these, and evaluates every extract's blocking checks (a period that failed its
+# gate keeps its figures withheld until it is fixed) and the dbt tests of the models it rebuilds.
+downstream_of_raw = AssetSelection.assets(*transformation_assets, *publication_assets, *output_assets,
+                                          *quality_report_assets)
+all_check_keys = [key for checks in quality_checks for key in checks.check_keys] + [
+    key for step in transformation_assets for key in step.check_keys]
+
+all_assets = [*ingestion_assets, *transformation_assets, *publication_assets, *output_assets, *quality_report_assets]
 
 defs = Definitions(
-    assets=[*extract_assets, *dbt_steps, analysts_database, indicator_table_exports, department_feedback],
+    assets=all_assets,
     asset_checks=quality_checks,
     jobs=[monitoring_job],
-    sensors=[build_raw_file_sensor(monitoring_job, downstream_of_raw, all_check_keys), run_failure_alert],
+    sensors=[build_raw_file_sensor(monitoring_job, sorted(downstream_of_raw.resolve(all_assets), key=lambda k: k.path),
+                                   all_check_keys),
+             run_failure_alert],
     schedules=[build_annual_schedule(monitoring_job)],
     resources={"warehouse": WarehouseResource(), "dbt": dbt_resource()},
 )
-defs = Definitions.merge(defs, Definitions(assets=handover_assets))
-
-# End-of-run quality outputs: GX Data Docs and the feedback workbooks with validation findings. They
-# depend on nothing and run last (low priority), so a blocking check that fails does not stop them.
-from dagster_project.assets.quality_reports import department_feedback_findings, quality_data_docs  # noqa: E402
-
-quality_report_assets = [quality_data_docs, department_feedback_findings]
-downstream_of_raw += [asset.key for asset in quality_report_assets]
-defs = Definitions.merge(defs, Definitions(assets=quality_report_assets))

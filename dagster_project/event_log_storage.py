@@ -8,7 +8,7 @@ recently used files, so a long-lived webserver reading many runs does not keep t
 otherwise stores exactly what the parent stores, in the same files: an instance can switch between
 the two classes and keep its history.
 
-Configured in dagster.yaml by `operations.ensure_dagster_home` (`event_log_storage`); the module must
+Configured in dagster.yaml by `lib/dagster_instance.ensure_dagster_home` (`event_log_storage`); the module must
 be importable by every Dagster process (`make dagster-ui` puts the project root on PYTHONPATH).
 """
 from __future__ import annotations

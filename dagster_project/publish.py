@@ -21,7 +21,8 @@ a table with a person-identifier column is never published.
 `meta.publication` says which snapshot a reader has: `publication_id`, the run,
 the time, the number of tables and `content_sha256`, a hash of every marts table
 (`content_fingerprint`), which a reader can recompute to prove it reads one
-complete snapshot.
+complete snapshot, and which snapshot it replaced. `meta.publication_changes`
+lists what changed since that one (publication_changes.py).
 
 A crash (SIGKILL, power cut) at any moment leaves the published file as it was:
 the temporary file has its own name, `.monitoring.duckdb.<pid>.<random>.tmp`;
@@ -43,6 +44,7 @@ import duckdb
 from dagster_project import database
 from dagster_project.config import PROJECT_ROOT, Settings
 from dagster_project.permissions import PUBLISHED_FILE, shared_dir
+from dagster_project.publication_changes import record_changes
 
 # schema in work.duckdb -> schema in monitoring.duckdb
 PUBLISHED_SCHEMAS = {"main_marts": "marts", "audit": "audit"}
@@ -190,6 +192,28 @@ def _copy_comments(con, src_schema: str, dst_schema: str, name: str) -> None:
         con.execute(f"COMMENT ON COLUMN {target}.{_quote(column)} IS {_sql_literal(comment)}")
 
 
+PREVIOUS_CATALOG = "previous_snapshot"
+
+
+def _attach_previous(con: duckdb.DuckDBPyConnection, target: Path) -> dict | None:
+    """Attach the snapshot about to be replaced (read-only) and return its meta.publication row; None if there is
+    none or it cannot be read (a damaged file must not stop the new publication: the changes are then not recorded)."""
+    if not target.exists():
+        return None
+    try:
+        con.execute(f"ATTACH {_sql_literal(str(target))} AS {PREVIOUS_CATALOG} (READ_ONLY)")
+    except duckdb.Error:
+        return None
+    try:
+        row = con.execute(f"SELECT publication_id, published_at FROM {PREVIOUS_CATALOG}.meta.publication").fetchone()
+    except duckdb.Error:
+        row = None
+    if row is None:
+        con.execute(f"DETACH {PREVIOUS_CATALOG}")
+        return None
+    return {"publication_id": row[0], "published_at": row[1]}
+
+
 def publish(settings: Settings, run_id: str = "") -> dict:
     """Copy the publishable tables of work.duckdb into a new file and rename it over monitoring.duckdb.
 
@@ -218,14 +242,19 @@ def publish(settings: Settings, run_id: str = "") -> dict:
             con.execute("DETACH work")
             fingerprints = content_fingerprint(con)
             con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+            previous = _attach_previous(con, target)
+            record_changes(con, PREVIOUS_CATALOG if previous else None)
             con.execute(
                 "CREATE TABLE meta.publication AS SELECT ?::VARCHAR AS publication_id, ?::VARCHAR AS run_id, "
                 "?::TIMESTAMP AS published_at, ?::INTEGER AS marts_tables, ?::VARCHAR AS content_sha256, "
-                "?::VARCHAR AS note",
+                "?::VARCHAR AS note, ?::VARCHAR AS previous_publication_id, ?::TIMESTAMP AS previous_published_at",
                 [uuid.uuid4().hex, run_id, dt.datetime.now().replace(microsecond=0), len(fingerprints),
                  combined_fingerprint(fingerprints),
-                 "快照：只读发布，个人级数据不在此库 / read-only snapshot; no person-level data"],
+                 "快照：只读发布，个人级数据不在此库 / read-only snapshot; no person-level data",
+                 (previous or {}).get("publication_id"), (previous or {}).get("published_at")],
             )
+            if previous is not None:
+                con.execute(f"DETACH {PREVIOUS_CATALOG}")
             con.execute("COMMENT ON TABLE meta.publication IS "
                         "'本快照的发布信息：发布编号、运行、时间、集市表数及内容校验和。Which snapshot this is.'")
             con.execute("CHECKPOINT")

@@ -9,8 +9,8 @@ dbt's subprocesses are started with close_fds), so a child that outlives its run
 Who takes it:
   * `cli run` before it touches anything (`dagster_project.cli`), waiting `--wait` seconds at most;
   * every run Dagster launches itself (sensor, schedule, backfill, the UI's launchpad), in the job's
-    executor (`operations.run_locked_in_process_executor`), before the first step. Dagster's run queue
-    (one run of this job at a time, see `operations.DAGSTER_INSTANCE_SETTINGS`) already keeps those
+    executor (`defs/automation/executor.py`), before the first step. Dagster's run queue
+    (one run of this job at a time, see `lib/dagster_instance.DAGSTER_INSTANCE_SETTINGS`) already keeps those
     apart; the lock also keeps them apart from `cli run`, which does not go through the queue.
 
 The file holds a one-line description of the holder (run id, start time, pid, host, how it was launched)

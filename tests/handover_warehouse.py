@@ -59,7 +59,7 @@ def _build(root: Path) -> None:
     }
     (root / "dagster_home").mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "dagster_project.generator", "--out", str(root / "raw"), "--scale", SCALE,
+        [sys.executable, "-m", "sample_data", "--out", str(root / "raw"), "--scale", SCALE,
          "--years", YEARS, "--quiet"],
         cwd=PROJECT_ROOT, env={**os.environ, **env}, check=True, timeout=600,
     )

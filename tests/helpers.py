@@ -27,7 +27,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding:
 
 def ingest(*extract_names: str):
     """Materialise the ingestion assets of the given extracts (all if none) through Dagster."""
-    from dagster_project.assets.extracts import build_extract_assets
+    from dagster_project.defs.ingestion.assets import build_extract_assets
     from dagster_project.resources import WarehouseResource
 
     assets = [a for a in build_extract_assets() if not extract_names or a.key.path[-1] in (*extract_names, "file_inventory")]

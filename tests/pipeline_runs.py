@@ -18,7 +18,7 @@ RUN_TIMEOUT = 1200
 
 
 def generate_raw(raw: Path, *extra: str) -> None:
-    subprocess.run([sys.executable, "-m", "dagster_project.generator", "--out", str(raw), *GENERATOR_ARGS, *extra],
+    subprocess.run([sys.executable, "-m", "sample_data", "--out", str(raw), *GENERATOR_ARGS, *extra],
                    cwd=PROJECT_ROOT, check=True, timeout=300)
 
 

@@ -103,3 +103,19 @@ def test_cli_sql_errors_are_one_line_and_csv_has_every_row(sample_warehouse, tmp
     header = next(line for line in wide.stdout.splitlines() if "indicator_code" in line)
     assert "responsible_department_zh" in header  # every column shown, none elided
     assert len([line for line in wide.stdout.splitlines() if line.startswith("│ ")]) >= _n_indicators(sample_warehouse)
+
+
+def test_every_sql_example_of_the_analysts_guide_runs_on_the_published_database(sample_warehouse):
+    """The ```sql blocks of docs/analysts.md, each run as an analyst pastes it (read-only, external access off)."""
+    from dagster_project.publish import open_published_readonly
+
+    guide = (PROJECT_ROOT / "docs" / "analysts.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sql\n(.*?)```", guide, re.S)
+    assert len(blocks) >= 3
+    con = open_published_readonly(sample_warehouse["warehouse"] / "monitoring.duckdb")
+    try:
+        for block in blocks:
+            for statement in filter(str.strip, block.split(";")):
+                con.execute(statement).fetchall()  # raises on any error: the example is wrong
+    finally:
+        con.close()

@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 from dagster import AssetKey, DagsterInstance
 
-from dagster_project.assets.quality_checks import BLOCKING_CHECK
+from dagster_project.defs.quality.checks import BLOCKING_CHECK
 from tests.helpers import make_id, write_csv
 
 pytestmark = pytest.mark.slow(seconds=20)

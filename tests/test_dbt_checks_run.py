@@ -5,13 +5,13 @@ test with a parent in another dbt step (a seed: seeds have their own step) was d
 of the combined step, never ran, and every run logged "Blocking asset check … emitted no result … will
 proceed without gating on it" (issue 17: the `relationships` test of fct_validation_findings.rule_code on
 the validation_rules seed). This test reads the manifest the pipeline uses and the step grouping of
-`assets/dbt.py`; `test_no_id_numbers_leak` checks a real run's log for the warning.
+`defs/transformation/assets.py`; `test_no_id_numbers_leak` checks a real run's log for the warning.
 """
 from __future__ import annotations
 
 import json
 
-from dagster_project.assets.dbt import MANIFEST, dbt_step_groups, is_mart_test
+from dagster_project.defs.transformation.assets import MANIFEST, dbt_step_groups, is_mart_test
 
 
 def _group_of() -> dict[str, str]:

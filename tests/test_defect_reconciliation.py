@@ -1,6 +1,6 @@
 """Every defect the generator injects is caught, and nothing else is.
 
-The generator (`dagster_project/generator/defects.py`) writes a manifest naming every injected defect
+The generator (`sample_data/defects.py`) writes a manifest naming every injected defect
 by file, spreadsheet row, kind, column and the ingestion rule expected to catch it. The data is loaded
 with the ingestion code (`load_file`, what each extract asset runs), and what the warehouse recorded
 is compared with the manifest, defect by defect and as counts per kind.
@@ -50,12 +50,12 @@ import polars as pl
 import pytest
 
 from dagster_project.contracts import load_contracts
-from dagster_project.generator.cli import main as generate
-from dagster_project.generator.defects import KINDS
 from dagster_project.ingest.discovery import discover
 from dagster_project.ingest.idnumber import pseudonym
 from dagster_project.ingest.loader import load_file
 from dagster_project.ingest.rule_texts import RULES
+from sample_data.cli import main as generate
+from sample_data.defects import KINDS
 
 KEY = b"reconciliation-test-key-0123456789"
 CONTRACTS = load_contracts()

@@ -51,7 +51,7 @@ def received(path: Path, ns: int) -> None:
 
 def run_births(workspace) -> list[str]:
     """Materialise the births asset through Dagster; the step's warnings."""
-    from dagster_project.assets.extracts import build_extract_assets
+    from dagster_project.defs.ingestion.assets import build_extract_assets
     from dagster_project.resources import WarehouseResource
 
     assets = [a for a in build_extract_assets() if a.key.path[-1] == "births"]

@@ -21,11 +21,11 @@ import pytest
 
 from dagster_project.config import PROJECT_ROOT
 from dagster_project.contracts import load_contracts, township_codes
-from dagster_project.generator import defects as defect_catalogue
-from dagster_project.generator import idnumbers
-from dagster_project.generator import manifest as manifest_io
-from dagster_project.generator.options import Options
-from dagster_project.generator.runner import generate
+from sample_data import defects as defect_catalogue
+from sample_data import idnumbers
+from sample_data import manifest as manifest_io
+from sample_data.options import Options
+from sample_data.runner import generate
 
 SCALE = 0.05
 YEARS = [2020, 2021]
@@ -208,7 +208,7 @@ def test_duplicates_and_defect_rows_point_at_the_right_rows(defective) -> None:
 
 def test_every_defect_kind_is_documented_and_used(defective) -> None:
     _, manifest = defective
-    import dagster_project.generator as package
+    import sample_data as package
 
     kinds = set(defect_catalogue.KINDS)
     assert set(manifest["defect_kinds"]) == kinds
@@ -317,7 +317,7 @@ def test_worker_pool_ends_cleanly_when_the_parent_ignores_sigint_and_sigterm(tmp
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster_project.generator", "--out", str(tmp_path / "raw"), "--scale", "0.01",
+        [sys.executable, "-m", "sample_data", "--out", str(tmp_path / "raw"), "--scale", "0.01",
          "--years", "2024", "--jobs", "2", "--quiet"],
         cwd=PROJECT_ROOT, preexec_fn=ignore_both, start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -338,7 +338,7 @@ def test_worker_pool_ends_cleanly_when_the_parent_ignores_sigint_and_sigterm(tmp
 def test_a_worker_gets_default_signal_dispositions_back(monkeypatch) -> None:
     """The part of the fix that does not depend on timing: a worker that inherited ignored SIGINT and SIGTERM
     restores them, so that Pool.terminate() (SIGTERM) can end it."""
-    from dagster_project.generator import runner
+    from sample_data import runner
 
     monkeypatch.setattr(runner, "build_world", lambda options: None)
     monkeypatch.setattr(runner, "plan_tasks", lambda world, options: [])

@@ -23,11 +23,11 @@ import duckdb
 import pytest
 
 from dagster_project.contracts import load_contracts, township_codes
-from dagster_project.generator.cli import main as generate
 from dagster_project.ingest import loader, reader
 from dagster_project.ingest.discovery import discover
 from dagster_project.ingest.loader import load_file
 from dagster_project.ingest.reader import ROW, open_table
+from sample_data.cli import main as generate
 from tests.corpus.build_corpus import build as build_corpus
 from tests.helpers import make_id
 

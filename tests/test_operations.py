@@ -19,6 +19,8 @@ from dagster import (
     AssetKey,
     DagsterInstance,
     DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
     build_run_status_sensor_context,
     build_schedule_context,
     build_sensor_context,
@@ -42,7 +44,7 @@ def defs():
 
 @pytest.fixture
 def instance(workspace):
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     ensure_dagster_home()
     inst = DagsterInstance.get()
@@ -95,10 +97,21 @@ def test_definitions_hold_the_graph_the_sensor_the_schedule_and_the_alert(defs):
             "published/monitoring_duckdb"} <= keys
     assert {s.name for s in defs.sensors} == {"raw_file_sensor", "run_failure_alert"}
     assert [s.name for s in defs.schedules] == ["annual_monitoring_schedule"]
+    # Unattended by default: wherever the daemon runs (make serve) the sensor and the schedule are on.
+    sensor, schedule = defs.get_sensor_def("raw_file_sensor"), defs.get_schedule_def("annual_monitoring_schedule")
+    assert sensor.job_name == schedule.job_name == "monitoring_job"
+    assert sensor.default_status == DefaultSensorStatus.RUNNING
+    assert schedule.default_status == DefaultScheduleStatus.RUNNING
+    assert defs.get_sensor_def("run_failure_alert").default_status == DefaultSensorStatus.RUNNING
+    # The job is the whole graph: every asset of every domain.
+    job_def = defs.resolve_job_def("monitoring_job")
+    every_key = {k for a in defs.assets for k in a.keys}
+    assert set(job_def.asset_layer.selected_asset_keys) == every_key
 
 
 def test_dagster_home_has_the_one_writer_pool_and_keeps_existing_settings(workspace, monkeypatch):
-    from dagster_project.operations import WRITER_POOL, ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
+    from dagster_project.lib.duckdb_writer import WRITER_POOL
 
     home = Path(os.environ["DAGSTER_HOME"])
     (home / "dagster.yaml").write_text(yaml.safe_dump({"telemetry": {"enabled": True}, "retention": {
@@ -123,7 +136,7 @@ def test_dagster_home_has_the_one_writer_pool_and_keeps_existing_settings(worksp
 
 def test_dagster_home_stores_events_through_the_pooled_event_log_in_the_default_files(workspace):
     from dagster_project.event_log_storage import MAX_OPEN_SHARDS, PooledSqliteEventLogStorage
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     home = ensure_dagster_home()
 
@@ -159,7 +172,7 @@ def test_dagster_home_stores_events_through_the_pooled_event_log_in_the_default_
 
 
 def test_an_instance_with_its_own_storage_keeps_it(workspace):
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     home = Path(os.environ["DAGSTER_HOME"])
     postgres = {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
@@ -170,7 +183,7 @@ def test_an_instance_with_its_own_storage_keeps_it(workspace):
 
 
 def test_every_step_that_writes_the_working_database_is_in_the_writer_pool_and_retries(defs):
-    from dagster_project.assets.outputs import analysts_database
+    from dagster_project.defs.publication.assets import analysts_database
 
     for assets_def in defs.assets:
         layers = {k.path[0] for k in assets_def.keys}
@@ -184,7 +197,7 @@ def test_every_step_that_writes_the_working_database_is_in_the_writer_pool_and_r
 # --------------------------------------------------------------------------- partitions
 
 def test_extracts_are_partitioned_by_year_from_2015(defs):
-    from dagster_project.operations import last_partition_year, partition_key_for_year
+    from dagster_project.defs.ingestion.partitions import last_partition_year, partition_key_for_year
 
     job_def = defs.resolve_job_def("monitoring_job")
     keys = job_def.partitions_def.get_partition_keys()
@@ -250,6 +263,9 @@ def test_sensor_starts_exactly_one_run_per_new_or_changed_file(workspace, defs, 
     assert {AssetKey(["raw", "students"]), AssetKey(["raw", "births"])} <= checked
     assert any(k.path[0] == "marts" for k in checked)  # the dbt tests of the rebuilt models run too
     assert len({r.run_key for r in first}) == 3
+    # exactly that extract plus everything that is not an extract (dbt, publication, outputs, quality outputs)
+    downstream = {k for a in defs.assets for k in a.keys if k.path[0] != "raw"}
+    assert set(births.asset_selection) == {AssetKey(["raw", "births"])} | downstream
 
     assert driver.tick() == []  # nothing new
 
@@ -342,7 +358,7 @@ def _failing_job():
 
 def test_run_failure_sensor_writes_one_alert_per_run_and_status_shows_it(workspace, instance, capsys):
     from dagster_project.cli import main
-    from dagster_project.operations import alerts_file, read_alerts, run_failure_alert
+    from dagster_project.defs.automation.alerts import alerts_file, read_alerts, run_failure_alert
 
     result = _failing_job.execute_in_process(instance=instance, raise_on_error=False,
                                              tags={"monitor/source_file": "health/births_2023.csv"})
@@ -363,7 +379,8 @@ def test_run_failure_sensor_writes_one_alert_per_run_and_status_shows_it(workspa
 
 
 def test_a_run_whose_process_died_is_failed_and_frees_the_writer_slot(workspace, instance):
-    from dagster_project.operations import PID_TAG, process_tags, read_alerts, recover_abandoned_runs
+    from dagster_project.defs.automation.alerts import read_alerts
+    from dagster_project.defs.automation.run_recovery import PID_TAG, process_tags, recover_abandoned_runs
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -300,7 +300,7 @@ def test_sources_map_to_extracts_and_form_departments():
 def test_dagster_assets_write_report_submission_and_diff(warehouse, tmp_path, monkeypatch):
     from dagster import materialize
 
-    from dagster_project.assets.outputs import annual_report, provincial_submission, submission_diff
+    from dagster_project.defs.outputs.assets import annual_report, provincial_submission, submission_diff
 
     data_dir = warehouse.copy_to(tmp_path / "warehouse")
     monkeypatch.setenv("MONITOR_DATA_DIR", str(data_dir))

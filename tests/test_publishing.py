@@ -48,7 +48,7 @@ def ws(tmp_path_factory, worker_id):
 
 def publish_through_dagster() -> None:
     from dagster_project.definitions import defs
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     ensure_dagster_home()
     job = defs.resolve_job_def("monitoring_job").get_subset(asset_selection={PUBLISHED})

@@ -369,11 +369,12 @@ def test_data_docs_are_built_and_contain_no_id_number(con, tmp_path):
 def test_dagster_asset_check_blocks_on_blocking_failures_and_records(workspace):
     from dagster import AssetKey, asset, materialize
 
-    from dagster_project.quality.checks import CHECK_NAME, build_quality_checks
+    from dagster_project.defs.quality.checks import BLOCKING_CHECK, WARNING_CHECK, build_extract_checks, build_quality_checks
     from dagster_project.resources import WarehouseResource
 
     checks = build_quality_checks()
-    assert {c.check_keys.pop().asset_key.path[-1] for c in checks} == set(CONTRACTS.extracts)
+    assert {key.asset_key.path[-1] for c in checks for key in c.check_keys} == set(CONTRACTS.extracts)
+    assert {key.name for c in checks for key in c.check_keys} == {BLOCKING_CHECK, WARNING_CHECK}
     db = workspace["warehouse"] / "work.duckdb"
     with duckdb.connect(str(db)) as connection:
         connection.execute("CREATE SCHEMA IF NOT EXISTS raw")
@@ -385,12 +386,15 @@ def test_dagster_asset_check_blocks_on_blocking_failures_and_records(workspace):
     def legal_aid_stub() -> None:  # stands in for the ingestion asset: the rows are already there
         return None
 
-    result = materialize([legal_aid_stub, *build_quality_checks(["legal_aid"])],
+    result = materialize([legal_aid_stub, build_extract_checks(CONTRACTS.extracts["legal_aid"])],
                          resources={"warehouse": WarehouseResource()}, raise_on_error=False)
-    evaluation = result.get_asset_check_evaluations()[0]
-    assert evaluation.check_name == CHECK_NAME and not evaluation.passed
-    assert evaluation.severity.value == "ERROR" and evaluation.blocking
-    assert evaluation.metadata["blocking_failures"].value == 1
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    blocking = evaluations[BLOCKING_CHECK]
+    # The failing period is withheld (its figures unpublished), the run goes on: a warning, not an error,
+    # so that Dagster does not stop the other departments' steps (partial publication).
+    assert not blocking.passed and blocking.severity.value == "WARN"
+    assert blocking.metadata["periods_withheld"].value == [2023]
+    assert blocking.metadata["periods_judged"].value == [2023]
     with duckdb.connect(str(db), read_only=True) as connection:
         recorded = connection.execute("SELECT rule_id FROM audit.gx_results WHERE NOT success AND run_id = ?",
                                       [result.run_id]).fetchall()

@@ -163,7 +163,7 @@ def test_next_run_recovers_and_succeeds(ws, run_c_with_reader):
         statuses = [r.status for r in instance.get_runs()]  # newest first: C, B, A
         assert statuses == [DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS]
         assert instance.event_log_storage.get_concurrency_info("duckdb_writer").claimed_slots == []
-    from dagster_project.operations import read_alerts
+    from dagster_project.defs.automation.alerts import read_alerts
 
     assert any("killed" in a["message"] for a in read_alerts())
 
@@ -192,6 +192,12 @@ def test_same_input_gives_byte_identical_marts(ws, run_a, run_c_with_reader):
     columns = {t: _differing_columns(run_a["copy"], ws["warehouse"] / "monitoring.duckdb", t) for t in different}
     assert not different, f"marts whose contents changed between two runs on the same input (columns): {columns}"
     assert run_c["content_sha256"] == run_a["content_sha256"]
+    # ...and the run says so: nothing changed since the last publication (meta.publication_changes is empty)
+    run, _, _ = run_c_with_reader
+    assert "新加载文件 0，新增数值 0，修订 0，不再发布 0，发布状态变化 0" in run.output, run.output[-3000:]
+    with duckdb.connect(str(ws["warehouse"] / "monitoring.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM meta.publication_changes").fetchone()[0] == 0
+        assert con.execute("SELECT previous_publication_id FROM meta.publication").fetchone()[0] == run_a["publication_id"]
 
 
 # --------------------------------------------------------------------------- raw level, no dbt
@@ -214,7 +220,7 @@ def _raw_fingerprints(work_db: Path) -> dict:
 
 def test_a_resubmitted_file_replaces_its_predecessors_rows_and_nothing_else(workspace):
     from dagster_project.definitions import defs
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     generate_raw(workspace["raw"], "--extracts", "births,deaths,population")
     raw_keys = {k for a in defs.assets for k in a.keys if k.path[0] == "raw"}

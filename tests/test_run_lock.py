@@ -174,7 +174,7 @@ def test_a_run_dagster_launches_waits_for_the_lock_then_fails_before_any_step(wo
     `execute_in_process`, which replaces it) runs, as in Dagster's run worker."""
     from dagster import AssetKey, DagsterInstance, execute_job, reconstructable
 
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     monkeypatch.setenv("MONITOR_RUN_LOCK_WAIT_SECONDS", "1")
     ensure_dagster_home()
@@ -223,7 +223,7 @@ with DagsterInstance.get() as instance:
 def test_a_run_waiting_for_the_lock_can_be_terminated_at_once(workspace):
     """Termination from the UI reaches the run worker as SIGTERM; Dagster defers interrupts outside step
     code, so without care the run would only stop when its wait (an hour by default) is over."""
-    from dagster_project.operations import ensure_dagster_home
+    from dagster_project.lib.dagster_instance import ensure_dagster_home
 
     ensure_dagster_home()
     other = HeldElsewhere(workspace["warehouse"])
@@ -263,7 +263,7 @@ def test_the_run_queue_admits_one_run_of_the_job_at_a_time(workspace):
     from dagster import DagsterInstance, DagsterRun
     from dagster._utils.tags import TagConcurrencyLimitsCounter
 
-    from dagster_project.operations import RUN_LOCK_TAG, ensure_dagster_home
+    from dagster_project.lib.dagster_instance import RUN_LOCK_TAG, ensure_dagster_home
 
     ensure_dagster_home()
     job = _monitoring_job()
@@ -362,7 +362,7 @@ def test_of_two_runs_started_together_one_publishes_and_the_other_refuses_in_one
 
     from dagster import DagsterInstance, DagsterRunStatus
 
-    from dagster_project.operations import PID_TAG
+    from dagster_project.defs.automation.run_recovery import PID_TAG
 
     os.environ["DAGSTER_HOME"] = str(two_runs["dagster_home"])
     with DagsterInstance.get() as instance:

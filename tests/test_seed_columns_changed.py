@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from dagster_project.assets.dbt import _drop_seed_tables_with_other_columns
+from dagster_project.lib.dbt_seed_state import drop_seed_tables_with_other_columns
 
 
 def _manifest(tmp_path, **csv_text) -> dict:
@@ -27,7 +27,7 @@ def test_only_the_seed_whose_columns_changed_is_dropped(workspace, tmp_path):
                          status_labels="status,label_zh,evaluation_group\nmet,已达标,met\n",
                          plan_labels="plan,label_zh\nwomen,妇女\n",
                          new_seed="a,b\n1,2\n")
-    dropped = _drop_seed_tables_with_other_columns({"status_labels", "plan_labels", "new_seed"}, manifest)
+    dropped = drop_seed_tables_with_other_columns({"status_labels", "plan_labels", "new_seed"}, manifest)
     assert dropped == {"status_labels"}
     with duckdb.connect(str(work_db), read_only=True) as con:
         tables = {r[0] for r in con.execute(

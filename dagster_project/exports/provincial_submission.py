@@ -58,7 +58,7 @@ SEX_SDMX = {"1": "M", "2": "F", "_T": "_T", "0": "_U", "9": "_N"}
 URBANISATION_SDMX = {"_T": "_T", "urban": "U", "rural": "R"}
 STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
 
-# Extracts whose earlier periods feed a year's values (see dbt/STATUS.md): screenings pool Y-2..Y.
+# Extracts whose earlier periods feed a year's values (see docs/architecture.md, "Definitions worth knowing"): screenings pool Y-2..Y.
 LOOKBACK_YEARS = {"cancer_screening": 2}
 
 CELLS_SQL = """

@@ -1,5 +1,5 @@
 -- 预警规则参数齐全且取值合理（fct_early_warnings 依赖每一项）。Every warning rule parameter is present and sensible.
-with expected(rule_code, min_value, max_value) as (
+with expected (rule_code, min_value, max_value) as (
     values ('trend_window_years', 2, 50), ('trend_min_years', 3, 50), ('rare_event_pool_years', 1, 10),
            ('volatility_bound_pct', 0, 1000), ('volatility_reference_years', 1, 50), ('volatility_skip_small_numbers', 0, 1)
 )

@@ -7,10 +7,13 @@
 with feeds as (
     select * from {{ ref('int_feed_periods_assessed') }}
 ),
+years as (
+    select distinct period_year from feeds
+),
 grid as (
     select cat.indicator_code, y.period_year
     from {{ ref('indicator_catalogue') }} as cat
-    cross join (select distinct period_year from feeds) as y
+    cross join years as y
 ),
 needs as (
     select g.indicator_code, g.period_year, f.feed_code, f.feed_name_zh, f.feed_name_en, f.status, f.status_zh,

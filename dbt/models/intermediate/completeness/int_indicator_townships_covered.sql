@@ -9,11 +9,13 @@ with periods as (
     from {{ ref('int_indicator_periods_assessed') }}
     where is_publishable
 ),
+feed_units as (
+    select distinct feed_code, coverage_unit from {{ ref('int_feed_periods_assessed') }}
+),
 township_feeds as (
     select n.indicator_code, n.feed_code
     from {{ ref('int_indicator_feeds_listed') }} as n
-    inner join (select distinct feed_code, coverage_unit from {{ ref('int_feed_periods_assessed') }}) as f
-        on f.feed_code = n.feed_code
+    inner join feed_units as f on f.feed_code = n.feed_code
     where f.coverage_unit = 'township'
 ),
 townships as (

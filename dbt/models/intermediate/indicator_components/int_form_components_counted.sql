@@ -67,7 +67,7 @@ with resolved as (
     select * from {{ ref('int_form_values_resolved') }}
 ),
 sexes as (
-    select * from (values ('1'), ('2'), ('_T')) as s (sex)
+    select * from (values ('1'), ('2'), ('_T')) as s (sex)  -- noqa: AL05 (the alias carries the column name)
 ),
 -- population of each area (any level): townships summed up the areas hierarchy
 population_by_area as (

@@ -22,7 +22,7 @@ select
     school_type in ('senior_general', 'secondary_vocational', 'technical') as is_upper_secondary,
     school_type in ('secondary_vocational', 'technical') as is_vocational,
     -- 初中毕业班: grade 9 (a blank graduating flag is "not recorded", not "no")
-    school_type = 'junior' and grade = 9 and is_graduating is distinct from false as is_junior_graduate,
+    school_type = 'junior' and grade = 9 and coalesce(is_graduating, true) as is_junior_graduate,
     is_left_behind,
     is_migrant,
     has_disability,

@@ -1,0 +1,1 @@
+"""Automation: the job, its executor, the sensor, the schedule and failure alerts."""

@@ -1,0 +1,1 @@
+"""Ingestion: the extract assets and their yearly partitions."""

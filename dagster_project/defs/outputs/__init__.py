@@ -1,0 +1,1 @@
+"""Outputs: the files the monitoring group hands over."""

@@ -1,0 +1,1 @@
+"""Publication: the analysts' read-only database."""

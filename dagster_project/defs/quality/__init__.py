@@ -1,0 +1,1 @@
+"""Quality: the blocking gate checks and the end-of-run quality outputs."""

@@ -1,0 +1,1 @@
+"""Transformation: the dbt models as Dagster assets."""

@@ -1,4 +1,0 @@
-"""python -m dagster_project.generator"""
-from dagster_project.generator.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Helpers of the Dagster definitions that are not definitions themselves (dbt in-process, instance settings)."""

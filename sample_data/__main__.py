@@ -1,0 +1,4 @@
+"""python -m sample_data"""
+from sample_data.cli import main
+
+raise SystemExit(main())
