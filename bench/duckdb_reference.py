@@ -451,7 +451,7 @@ def lit_list(values) -> str:
 
 # ------------------------------------------------------------------------------------------ dbt's SQL
 def step_groups(manifest: dict) -> dict[str, str]:
-    """model/seed name -> the pipeline's dbt step (the rule of dagster_project/assets/dbt.py, without Dagster)."""
+    """model/seed name -> the pipeline's dbt step (the rule of dagster_project/defs/transformation/assets.py, without Dagster)."""
     from dagster_project.contracts import load_contracts
 
     departments = {e.name: e.department for e in load_contracts().extracts.values()}

@@ -165,7 +165,7 @@ def test_share_opens_exports_to_the_group_only_and_keeps_the_set_group_id_bit(tm
     elsewhere = tmp_path / "private.txt"
     elsewhere.write_text("not an export", encoding="utf-8")
     elsewhere.chmod(0o600)
-    (exports / "latest").symlink_to(elsewhere)
+    (exports / "a_link").symlink_to(elsewhere)
     share(exports)
     assert mode(exports) == 0o2750 and mode(exports / "feedback") == 0o750
     assert mode(exports / "feedback" / "a.xlsx") == 0o640

@@ -45,7 +45,13 @@ def test_every_indicator_is_evaluated_with_the_class_of_its_status(written):
 def test_summary_counts_are_the_rows_and_the_furthest_list_is_in_order(written):
     html_path, xlsx_path, rows, *_ = written
     book = openpyxl.load_workbook(xlsx_path, read_only=True)
-    assert book.sheetnames == ["汇总 Summary", "指标评估 Indicators", "未监测目标 Not monitored"]
+    assert book.sheetnames == ["汇总 Summary", "指标评估 Indicators", "未监测目标 Not monitored", "说明 Notes"]
+    # internal: in the file names, the page title, and on every sheet (notes title, printed header)
+    assert xlsx_path.name.startswith("内部使用_") and html_path.name.startswith("内部使用_")
+    assert "<title>内部使用" in html_path.read_text(encoding="utf-8")
+    assert str(next(book["说明 Notes"].iter_rows(max_row=1, values_only=True))[0]).startswith("内部使用")
+    full = openpyxl.load_workbook(xlsx_path)
+    assert all("内部使用" in (sheet.oddHeader.center.text or "") for sheet in full.worksheets)
     summary = list(book["汇总 Summary"].iter_rows(values_only=True))
     header = summary[0]
     totals = [dict(zip(header, r)) for r in summary[1:] if r[1] == "合计"]

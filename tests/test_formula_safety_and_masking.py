@@ -21,14 +21,14 @@ import polars as pl
 import pytest
 
 from dagster_project.config import Settings, get_settings
-from dagster_project.exports import feedback, indicator_tables
-from dagster_project.exports.provincial_submission import _write_sdmx_csv
+from dagster_project.exports import feedback, indicator_tables, sdmx
 from dagster_project.exports.spreadsheet_safety import is_formula_like, neutralise, neutralise_frame
 from dagster_project.exports.worksheets import open_workbook, write_sheet
 from dagster_project.ingest.audit_tables import ensure_schema
 from dagster_project.ingest.errors import redact_identifiers
 from dagster_project.ingest.idnumber import mask_id_numbers, mask_id_numbers_expr
 from tests.helpers import ingest, make_id, write_csv
+from tests.sdmx_structure import small_structure
 from tests.test_ingestion import BIRTH_HEADER_ZH, birth
 
 FORMULAS = ['=HYPERLINK("http://x","点我")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-A1+B1", "-无", "\t=1+1"]
@@ -88,6 +88,15 @@ def _hand_made_marts(folder) -> None:
     con.execute("CREATE TABLE main_marts.dim_age_group AS SELECT '_T' AS age_group_code, '合计' AS name_zh")
     con.execute("CREATE TABLE main_marts.dim_residence AS SELECT '_T' AS residence_code, '合计' AS name_zh, "
                 "1 AS sort_order")
+    # the public cells (dbt's rpt_disclosure_cells): both rows, counts too large to suppress
+    con.execute("""CREATE TABLE main_marts.rpt_disclosure_cells AS
+        SELECT v.period_year, v.indicator_code, v.age_group_code, v.area_code, a.level AS area_level,
+               NULL::VARCHAR AS parent_code, 1 AS area_level_order, v.sex, v.numerator, v.denominator, v.value,
+               v.ci_lower, v.ci_upper, v.small_numbers_flag, FALSE AS zero_denominator_flag, TRUE AS protects_counts,
+               i.unit <> 'count' AS protects_denominator, NULL::VARCHAR AS derivation, NULL::VARCHAR AS computed_from,
+               4 AS small_cell_threshold
+        FROM main_marts.fct_indicator_values v JOIN main_marts.dim_area a USING (area_code)
+        JOIN main_marts.dim_indicator i USING (indicator_code)""")
     con.close()
 
 
@@ -96,8 +105,9 @@ def indicator_files(tmp_path):
     _hand_made_marts(tmp_path)
     settings = Settings(raw_dir=tmp_path / "raw", data_dir=tmp_path, exports_dir=tmp_path / "exports",
                         environment="development", small_cell_threshold=4)
-    xlsx, csv_path, parquet = indicator_tables.write_indicator_tables(settings)
-    return xlsx, csv_path, parquet
+    written = indicator_tables.write_indicator_tables(settings)
+    assert written[:3] == list(indicator_tables.edition_paths(tmp_path / "exports" / "indicators", public=True))
+    return written[:3]  # the public edition (the internal one is written the same way)
 
 
 NAME, NAME_EN, AREA, OPERATOR, VALUE = ("指标名称", "Indicator name", "地区 Area", "目标条件 Target operator", "数值 Value")
@@ -152,13 +162,21 @@ def test_libreoffice_shows_the_lone_operator_and_the_neutralised_text(indicator_
 
 
 def test_sdmx_csv_carries_the_values_unaltered(tmp_path):
-    frame = pl.DataFrame({"INDICATOR": ["=X", "+Y"], "OBS_STATUS": ["=", "-"], "OBS_VALUE": [-25.0, None],
-                          "COMMENT": ["-25", "@A1"]})
-    path = tmp_path / "sdmx.csv"
-    _write_sdmx_csv(frame, path)
-    assert pl.read_csv(path, infer_schema_length=0).to_dicts() == [
-        {"INDICATOR": "=X", "OBS_STATUS": "=", "OBS_VALUE": "-25.0", "COMMENT": "-25"},
-        {"INDICATOR": "+Y", "OBS_STATUS": "-", "OBS_VALUE": None, "COMMENT": "@A1"}]
+    """Programs read the SDMX-CSV: text that a spreadsheet would run is written as it is, never neutralised
+    (SDMX ids allow - and @ in front, not = or +)."""
+    structure = small_structure({"CL_REF_AREA": ["-25"], "CL_INDICATOR": ["-X", "@Y"], "CL_SEX": ["@A1"],
+                                 "CL_AGE": ["_T"], "CL_URBANISATION": ["_T"], "CL_UNIT_MEASURE": ["PT"],
+                                 "CL_PERIOD_BASIS": ["CALENDAR"], "CL_OBS_STATUS": ["A"], "CL_CONF_STATUS": ["F"]})
+    structure_path = sdmx.write_structure(structure, tmp_path / "structure.xml")
+    frame = pl.DataFrame({"ref_area": ["-25", "-25"], "indicator": ["-X", "@Y"], "sdmx_sex": ["@A1", "@A1"],
+                          "age": ["_T", "_T"], "urbanisation": ["_T", "_T"], "time_period": ["2024", "2024"],
+                          "obs_value": [-25.0, None], "unit_measure": ["PT", "PT"],
+                          "sdmx_period_basis": ["CALENDAR", "CALENDAR"], "obs_status": ["A", "A"],
+                          "conf_status": ["F", "F"]})
+    path = sdmx.write_data(frame, structure_path, tmp_path / "sdmx.csv")
+    rows = pl.read_csv(path, infer_schema_length=0).select("REF_AREA", "INDICATOR", "SEX", "OBS_VALUE").to_dicts()
+    assert rows == [{"REF_AREA": "-25", "INDICATOR": "-X", "SEX": "@A1", "OBS_VALUE": "-25.0"},
+                    {"REF_AREA": "-25", "INDICATOR": "@Y", "SEX": "@A1", "OBS_VALUE": "NaN"}]
 
 
 # --------------------------------------------------------------------------- the feedback workbooks

@@ -62,6 +62,19 @@ def test_files_of_both_variants_are_written(submission):
             "fct_gender_gaps.parquet", "dim_indicator.parquet"} <= parquet
     assert (result.snapshot_dir.parent / "LATEST").read_text(encoding="utf-8").strip() == result.snapshot_dir.name
     assert latest_snapshot(settings, year) == result.snapshot_dir
+    # one pointer: a `latest` link would be the same name as LATEST on a case-insensitive (Windows) share
+    assert [p.name for p in result.snapshot_dir.parent.iterdir() if p.name.lower() == "latest"] == ["LATEST"]
+
+
+def test_a_leftover_latest_link_is_removed(warehouse, tmp_path):
+    """Earlier versions also wrote a `latest` symlink; the next run removes it, new snapshot or not."""
+    settings = warehouse.settings(tmp_path / "exports")
+    first = write_submission(settings)
+    year_dir = first.snapshot_dir.parent
+    (year_dir / "latest").symlink_to(first.snapshot_dir.name, target_is_directory=True)
+    again = write_submission(settings)
+    assert not again.is_new and again.snapshot_dir == first.snapshot_dir
+    assert not (year_dir / "latest").is_symlink() and (year_dir / "LATEST").is_file()
 
 
 def test_workbook_has_a_sheet_per_domain_in_the_fixed_layout(submission, warehouse):
@@ -126,6 +139,8 @@ def test_export_values_equal_warehouse_values(submission, warehouse):
 
 
 def test_sdmx_csv_codes_and_values(submission, warehouse):
+    """Each SDMX observation is the warehouse's value under its SDMX key (what readers and the structure make
+    of it: tests/test_sdmx.py); suppressed public cells carry no value."""
     _, result = submission
     con = duckdb.connect(str(warehouse.work_db), read_only=True)
     try:
@@ -138,26 +153,29 @@ def test_sdmx_csv_codes_and_values(submission, warehouse):
         con.close()
     for prefix in (PUBLIC_PREFIX, INTERNAL_PREFIX):
         sdmx = pl.read_csv(result.snapshot_dir / f"{prefix}_SDMX_{result.year}.csv", infer_schema_length=0)
-        assert sdmx.columns == ["DATAFLOW", "REF_AREA", "TIME_PERIOD", "INDICATOR", "SEX", "AGE", "URBANISATION",
-                                "OBS_VALUE", "UNIT_MEASURE", "OBS_STATUS", "CONF_STATUS"]
+        assert sdmx.columns == ["STRUCTURE", "STRUCTURE_ID", "ACTION", "REF_AREA", "INDICATOR", "SEX", "AGE",
+                                "URBANISATION", "TIME_PERIOD", "OBS_VALUE", "UNIT_MEASURE", "PERIOD_BASIS",
+                                "OBS_STATUS", "CONF_STATUS"]
+        assert set(sdmx["STRUCTURE_ID"]) == {"CN_430502:WCH_PLAN_MONITORING(1.0)"}
         assert set(sdmx["SEX"]) <= {"F", "M", "_T"}
         assert set(sdmx["URBANISATION"]) <= {"_T", "U", "R"}
         assert sdmx["AGE"].str.contains(r"^(_T|Y\d+(T\d+)?|Y_GE\d+)$").all()
-        assert set(sdmx["TIME_PERIOD"]) == {str(result.year)}
+        assert set(sdmx["TIME_PERIOD"]) <= {str(result.year), f"{result.year - 1}-10-01/P1Y", f"{result.year}-09-01/P1Y"}
         assert set(sdmx["CONF_STATUS"]) <= {"F", "C", "D", "N"}
         assert sdmx.select("REF_AREA", "INDICATOR", "SEX", "AGE", "URBANISATION").is_duplicated().sum() == 0
         for row in sdmx.iter_rows(named=True):
             key = (row["INDICATOR"], row["REF_AREA"], row["SEX"], row["AGE"], row["URBANISATION"])
             assert key in all_values, key
-            if row["OBS_VALUE"] not in (None, ""):
+            if row["OBS_VALUE"] != "NaN":
                 assert float(row["OBS_VALUE"]) == all_values[key], key
-            elif prefix == PUBLIC_PREFIX and row["CONF_STATUS"] in ("C", "D"):
-                continue
+            elif prefix == PUBLIC_PREFIX and row["CONF_STATUS"] == "C":
+                assert row["OBS_STATUS"] == "Q", key
             else:
                 assert all_values[key] is None or math.isnan(all_values[key]), key
         if prefix == PUBLIC_PREFIX:
             assert (sdmx["CONF_STATUS"] != "N").all()
-            assert sdmx.filter(pl.col("CONF_STATUS").is_in(["C", "D"]))["OBS_VALUE"].is_null().all()
+            assert (sdmx.filter(pl.col("CONF_STATUS") == "C")["OBS_VALUE"] == "NaN").all()
+            assert "D" not in set(sdmx["CONF_STATUS"])  # primary and secondary look the same in public
         else:
             assert sdmx.height > 3 * pl.read_csv(result.snapshot_dir / f"{PUBLIC_PREFIX}_SDMX_{result.year}.csv").height / 2
 
@@ -209,6 +227,11 @@ def test_diff_lists_every_changed_value_with_the_load_behind_it(warehouse, tmp_p
     removed = con.execute(
         """DELETE FROM main_marts.fct_indicator_values WHERE indicator_code = 'w_dec_npc_female_share' AND period_year = ?
            RETURNING indicator_code, area_code, sex, age_group_code, residence""", [year]).fetchall()
+    # the public cells are a table built from those values: changed with them, as dbt's rebuild would
+    con.execute("""UPDATE main_marts.rpt_disclosure_cells SET numerator = numerator + 1, value = value + 1
+                   WHERE indicator_code = 'c_hlt_infant_mortality' AND period_year = ? AND area_code = '430502001'""", [year])
+    con.execute("DELETE FROM main_marts.rpt_disclosure_cells WHERE indicator_code = 'w_dec_npc_female_share' AND period_year = ?",
+                [year])
     con.close()
     second = write_submission(settings, now=dt.datetime(2025, 4, 1, 9, 0, 0))
     assert second.is_new and second.previous_dir == first.snapshot_dir
@@ -309,7 +332,7 @@ def test_dagster_assets_write_report_submission_and_diff(warehouse, tmp_path, mo
     result = materialize([annual_report, provincial_submission, submission_diff])
     assert result.success
     year = result.asset_materializations_for_node("exports__provincial_submission")[0].metadata["year"].value
-    assert (tmp_path / "exports" / "reports" / f"年度监测报告_{year}.html").exists()
+    assert (tmp_path / "exports" / "reports" / f"内部使用_年度监测报告_{year}.html").exists()
     assert (tmp_path / "exports" / "submissions" / str(year) / "LATEST").exists()
     note = result.asset_materializations_for_node("exports__submission_diff")[0].metadata["note"].value
     assert "首次报送" in note

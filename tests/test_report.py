@@ -58,7 +58,7 @@ class _Collector(HTMLParser):
 
 
 def test_report_is_one_self_contained_file(report, warehouse):
-    assert report.name.startswith("年度监测报告_") and report.suffix == ".html"
+    assert report.name.startswith("内部使用_年度监测报告_") and report.suffix == ".html"
     html = report.read_text(encoding="utf-8")
     parser = _Collector()
     parser.feed(html)
@@ -67,6 +67,8 @@ def test_report_is_one_self_contained_file(report, warehouse):
     for tag, attrs in tags:
         for name in ("src", "href"):
             value = attrs.get(name)
+            if (tag, name, value) == ("a", "href", "../quality/summary.html"):
+                continue  # a link a reader may follow to the quality pages beside the reports folder, never loaded
             assert value is None or value.startswith("#"), (tag, name, value)
     assert not re.search(r"url\(|@import", html)
     # the only URL in the file is the SVG namespace, which is never fetched
@@ -180,7 +182,7 @@ def test_validation_findings_section_with_and_without_the_table(warehouse, tmp_p
 def test_report_for_a_chosen_year(warehouse, tmp_path):
     settings = warehouse.settings(tmp_path / "exports")
     path = write_annual_report(settings, 2022)
-    assert path == report_path(settings, 2022) and path.name == "年度监测报告_2022.html"
+    assert path == report_path(settings, 2022) and path.name == "内部使用_年度监测报告_2022.html"
     assert "2022年度监测报告" in path.read_text(encoding="utf-8")
 
 
@@ -301,3 +303,142 @@ def test_report_renders_in_chromium_without_console_errors_or_network(report, tm
     requests = {e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"}
     assert requests <= {report.as_uri()}, requests
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+# ---- printing: A4, landscape for the wide sections, nothing wider than its page -----------------------------
+
+MM = 96 / 25.4  # CSS pixels per millimetre
+A4 = (595.28, 841.89)  # points
+
+
+def _pdf_pages(pdf: bytes) -> list[tuple[float, float]]:
+    """(width, height) in points of every page of a PDF Chromium wrote (its page objects are not compressed)."""
+    boxes = re.findall(rb"/Type\s*/Page\b(?!s)[^>]*?/MediaBox\s*\[\s*[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)\s*\]", pdf, re.S)
+    if not boxes:  # MediaBox before /Type in the dictionary
+        boxes = re.findall(rb"/MediaBox\s*\[\s*[\d.]+\s+[\d.]+\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    return [(float(w), float(h)) for w, h in boxes]
+
+
+@needs_chromium
+def test_report_prints_on_a4_with_landscape_tables_that_fit_their_pages(report, tmp_path):
+    """Printed by Chromium (the print CSS of the report): every page A4, the wide sections (indicator tables,
+    warnings, data quality) on landscape pages, a sane number of pages; in print media at the pages' content
+    widths no table is wider than its page and the indicator column is not crushed; every page carries the
+    internal mark."""
+    pytest.importorskip("websockets.sync.client", reason="the websockets package is needed for the DevTools protocol")
+    pdf_path = tmp_path / "report.pdf"
+    profile = tmp_path / "profile"
+    result = subprocess.run(
+        [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--no-pdf-header-footer",
+         f"--print-to-pdf={pdf_path}", report.as_uri()], capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0 and pdf_path.exists(), result.stderr[-2000:]
+    pages = _pdf_pages(pdf_path.read_bytes())
+    portrait = [p for p in pages if abs(p[0] - A4[0]) < 2 and abs(p[1] - A4[1]) < 2]
+    landscape = [p for p in pages if abs(p[0] - A4[1]) < 2 and abs(p[1] - A4[0]) < 2]
+    assert len(portrait) + len(landscape) == len(pages), sorted(set(pages))  # A4 only (Letter is 612 × 792)
+    assert portrait and landscape
+    assert 10 <= len(pages) <= 80, len(pages)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True, text=True).stdout
+        per_page = [t for t in text.split("\f") if t.strip()]
+        assert len(per_page) == len(pages) and all("内部使用" in t for t in per_page)
+
+    # the layout in print media at each kind of page's content width (A4 minus the @page margins)
+    widths = {"portrait": round((210 - 24) * MM), "landscape": round((297 - 24) * MM)}
+    checks = {}
+    with _devtools(tmp_path) as page:
+        page.call("Page.navigate", {"url": report.as_uri()})
+        page.wait_for("Page.loadEventFired")
+        page.call("Emulation.setEmulatedMedia", {"media": "print"})
+        for kind, width in widths.items():
+            page.call("Emulation.setDeviceMetricsOverride",
+                      {"width": width, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+            wide = "section.domain, section#warnings, section#quality"
+            selector = f":is({wide}) table" if kind == "landscape" else f"table:not(:is({wide}) table)"
+            checks[kind] = page.evaluate(f"""(() => {{
+                const tables = [...document.querySelectorAll({json.dumps(selector)})];
+                const over = tables.filter(t => t.getBoundingClientRect().right > {width} + 1 || t.scrollWidth > t.clientWidth + 1)
+                                   .map(t => (t.closest('section') || document.body).id + ': ' + t.rows[0].innerText.slice(0, 60));
+                const indicator = [...document.querySelectorAll('section.domain td.indicator')].map(td => td.getBoundingClientRect().width);
+                return {{tables: tables.length, over: over, indicator: indicator.length ? Math.min(...indicator) : null,
+                         pages: getComputedStyle(document.querySelector('section.domain')).page}};
+            }})()""")
+    assert checks["portrait"]["tables"] > 0 and checks["landscape"]["tables"] > 10
+    assert checks["portrait"]["over"] == [] and checks["landscape"]["over"] == [], checks
+    assert checks["landscape"]["pages"] == "wide"
+    assert checks["landscape"]["indicator"] >= 45 * MM, checks["landscape"]["indicator"]  # the indicator column keeps ~5 cm
+
+
+class _devtools:
+    """Chromium driven through the DevTools protocol on one page: `call`, `wait_for`, `evaluate`."""
+
+    def __init__(self, tmp_path: Path):
+        self.profile = tmp_path / "devtools-profile"
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            [str(CHROMIUM), *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
+             "--remote-allow-origins=*", "about:blank"], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        found: dict = {}
+
+        def read_stderr():
+            for line in self.proc.stderr:
+                match = re.search(r"DevTools listening on (ws://\S+)", line)
+                if match:
+                    found["ws"] = match.group(1)
+
+        threading.Thread(target=read_stderr, daemon=True).start()
+        deadline = time.time() + 60
+        while "ws" not in found and time.time() < deadline and self.proc.poll() is None:
+            time.sleep(0.05)
+        assert "ws" in found, "Chromium did not announce its DevTools endpoint"
+        self.ws = _cdp_session(found["ws"]).__enter__()
+        self.counter = iter(range(1, 100_000))
+        self.events: list[dict] = []
+        self.session = None
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        self.call("Page.enable")
+        self.call("Runtime.enable")
+        return self
+
+    def call(self, method: str, params: dict | None = None, timeout: float = 120):
+        message_id = next(self.counter)
+        message = {"id": message_id, "method": method, "params": params or {}}
+        if self.session:
+            message["sessionId"] = self.session
+        self.ws.send(json.dumps(message))
+        end = time.time() + timeout
+        while time.time() < end:
+            reply = json.loads(self.ws.recv(timeout=max(end - time.time(), 0.1)))
+            if reply.get("id") == message_id:
+                assert "error" not in reply, reply
+                return reply.get("result", {})
+            self.events.append(reply)
+        raise TimeoutError(method)
+
+    def wait_for(self, method: str, timeout: float = 120) -> dict:
+        end = time.time() + timeout
+        for event in self.events:
+            if event.get("method") == method:
+                return event
+        while time.time() < end:
+            event = json.loads(self.ws.recv(timeout=max(end - time.time(), 0.1)))
+            self.events.append(event)
+            if event.get("method") == method:
+                return event
+        raise TimeoutError(method)
+
+    def evaluate(self, expression: str):
+        return self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True})["result"]["value"]
+
+    def __exit__(self, *exc):
+        try:
+            self.ws.__exit__(*exc)
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            shutil.rmtree(self.profile, ignore_errors=True)

@@ -207,15 +207,20 @@ def test_rates_are_suppressed_with_their_counts(warehouse, tmp_path):
         assert rate.filter(hidden_count).is_null().all(), f"{label}: a rate of a suppressed count is published"
 
 
-def test_threshold_comes_from_the_settings(warehouse):
+def test_threshold_comes_from_the_disclosure_model(warehouse):
+    """dbt's rpt_disclosure_cells carries the threshold (setting MONITOR_SMALL_CELL_THRESHOLD, default 4); a
+    higher one suppresses more."""
     con = duckdb.connect(str(warehouse.work_db), read_only=True)
     try:
         year = con.execute("SELECT max(period_year) FROM main_marts.fct_indicator_values").fetchone()[0]
+        model = con.execute("SELECT DISTINCT small_cell_threshold FROM main_marts.rpt_disclosure_cells").fetchall()
+        default = protect_year(con, year)
         none = protect_year(con, year, threshold=0)
         four = protect_year(con, year, threshold=4)
         nine = protect_year(con, year, threshold=9)
     finally:
         con.close()
+    assert model == [(4,)] and default.threshold == 4 and default.cells.equals(four.cells)
     hidden = [int((p.cells["value_status"] != "published").sum()) for p in (none, four, nine)]
     assert hidden[0] == 0 and hidden[0] < hidden[1] < hidden[2]
 

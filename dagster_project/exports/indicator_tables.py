@@ -1,9 +1,13 @@
-"""The indicator table export: every indicator value with Chinese headers first.
+"""The indicator table export, in two editions, Chinese headers first.
 
-Public tables protect small cells: a numerator from 1 to the threshold
-(MONITOR_SMALL_CELL_THRESHOLD, default 4) is suppressed together with its
-value and confidence interval, and the row is marked. The provincial
-submission with secondary suppression is built in provincial_submission.py.
+* 公开_指标数据 (public): the public cells of every year (main_marts.rpt_disclosure_cells: reported areas ×
+  女/男/合计 at the residence total and the indicator's defining age group), protected exactly as the
+  provincial submission is: the run's disclosure decisions (exports/disclosure.py) blank every suppressed
+  count (primary and secondary), and the value and confidence interval of a rate whose numerator or
+  denominator is suppressed. Column 小数保护 says what was suppressed.
+* 内部使用_未做小数保护_指标数据 (internal): every value (all residences and age groups), unsuppressed, named
+  and marked 内部使用 in the file name, the title and every sheet; column 公开版将抑制 marks the cells the
+  public edition suppresses.
 
 The same rows go to Parquet (for programs: values exactly as in the warehouse), a CSV and a workbook
 (for spreadsheets: text neutralised against formula injection). The workbook shows every value with the
@@ -18,6 +22,7 @@ import polars as pl
 
 from dagster_project import database
 from dagster_project.config import Settings
+from dagster_project.exports.disclosure import SUPPRESSED, Decisions, apply_to_cells, load_decisions
 from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
 from dagster_project.exports.worksheets import YEAR, open_workbook, write_notes, write_sheet
 
@@ -40,42 +45,61 @@ COLUMNS = [
     ("ci_lower", "95%置信区间下限 CI lower"),
     ("ci_upper", "95%置信区间上限 CI upper"),
     ("small_numbers_flag", "事件数少于20 Fewer than 20 events"),
-    ("suppressed", "小数值保护 Suppressed"),
+    ("protection", "小数保护 Suppression"),
     ("target_operator", "目标条件 Target operator"),
     ("target_value", "2025年目标 Target"),
 ]
 
 NOTES_SHEET, DATA_SHEET = "说明 Notes", "指标数据"
+PUBLIC_PREFIX, INTERNAL_PREFIX = "公开", "内部使用_未做小数保护"
+INTERNAL_NOTE, PUBLIC_NOTE = "内部使用·未做小数保护", "公开版·已做小数保护"
+INTERNAL_SHEET = "内部使用 指标数据"
+STEM = "指标数据_indicator_values"
+PROTECTION_HEADING = {True: "小数保护 Suppression", False: "公开版将抑制 Suppressed in public"}
+STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
+# public: suppressed, never why (knowing which cells are primary, 1..threshold, pins them from the sums)
+PUBLIC_STATUS_NOTE = {"primary": "已抑制", "secondary": "已抑制"}
 # Above this many rows the workbook holds every level but the townships (xlsxwriter writes ~8,000
 # rows a second and a worksheet stops at 1,048,576 rows; a province has millions of township rows):
 # the CSV and Parquet files always hold everything.
 XLSX_MAX_ROWS = 200_000
 
-QUERY = """
-SELECT f.indicator_code, i.name_zh, i.name_en, i.unit, i.unit_label_zh AS unit_zh, i.unit_decimals, f.period_year,
-       f.area_code, a.name_zh AS area_name_zh, a.level AS area_level, a.level_zh AS area_level_zh,
-       s.name_zh AS sex_name_zh, g.name_zh AS age_group_name_zh, r.name_zh AS residence_name_zh,
-       f.numerator, f.denominator, f.value, f.ci_lower, f.ci_upper, f.small_numbers_flag,
-       i.target_operator, coalesce(t.target_value, i.target_value) AS target_value
-FROM main_marts.fct_indicator_values f
-JOIN main_marts.dim_indicator i USING (indicator_code)
--- the area's own target where seed area_targets sets one for it or its level (constant over years and sexes)
-LEFT JOIN (SELECT DISTINCT indicator_code, area_code, target_value FROM main_marts.fct_target_attainment) t
-       ON t.indicator_code = f.indicator_code AND t.area_code = f.area_code
-LEFT JOIN main_marts.dim_area a ON a.area_code = f.area_code
-LEFT JOIN main_marts.dim_sex s ON s.sex_code = f.sex
-LEFT JOIN main_marts.dim_age_group g ON g.age_group_code = f.age_group_code
-LEFT JOIN main_marts.dim_residence r ON r.residence_code = f.residence
-ORDER BY f.indicator_code, f.period_year, f.area_code, s.sort_order, f.age_group_code, r.sort_order
-"""
+# The rows and their labels are shaped in dbt (marts/reporting/rpt_indicator_export_rows); here they are only read.
+ROWS_SQL = ("SELECT * FROM main_marts.rpt_indicator_export_rows "
+            "ORDER BY indicator_code, period_year, area_code, sex_order, age_group_code, residence_order")
+KEYS = ["period_year", "indicator_code", "area_code", "sex", "age_group_code", "residence"]
+FIGURES = ["numerator", "denominator", "value", "ci_lower", "ci_upper", "small_numbers_flag"]
 
 
-def protect_small_cells(frame: pl.DataFrame, threshold: int) -> pl.DataFrame:
-    small = pl.col("numerator").is_between(1, threshold) & (pl.col("unit") != "ratio")
-    return frame.with_columns(
-        small.alias("suppressed"),
-        *[pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in ("numerator", "value", "ci_lower", "ci_upper")],
-    )
+def protection_note(frame: pl.DataFrame, public: bool) -> pl.DataFrame:
+    """Column `protection`: what the public edition suppresses in the row (分子/分母/数值; in the internal edition
+    with the kind, 一次抑制 or 二次抑制)."""
+    parts = []
+    notes = PUBLIC_STATUS_NOTE if public else STATUS_NOTE
+    for column, label in (("numerator_status", "分子"), ("denominator_status", "分母"), ("value_status", "数值")):
+        parts.append(pl.when(pl.col(column).is_in(SUPPRESSED))
+                     .then(pl.lit(label) + pl.col(column).replace_strict(notes, default="")).otherwise(None))
+    return frame.with_columns(pl.concat_str(parts, separator="；", ignore_nulls=True).replace("", None).alias("protection"))
+
+
+def public_frame(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> pl.DataFrame:
+    """The public cells of every year with the run's disclosure decisions applied, labelled as the export rows."""
+    rows = con.execute(ROWS_SQL).pl()
+    cells = apply_to_cells(decisions.cells).with_columns(pl.lit("_T").alias("residence"))
+    cells = cells.with_columns(pl.col("period_year").cast(rows.schema["period_year"]))
+    labels = rows.drop(FIGURES)
+    # the figures are the cells' (suppressed where decided), the labels and the order the rows'
+    public = labels.join(cells.select(*KEYS, *FIGURES, "numerator_status", "denominator_status", "value_status"),
+                         on=KEYS, how="inner", maintain_order="left")
+    return protection_note(public, public=True)
+
+
+def internal_frame(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> pl.DataFrame:
+    """Every value, unsuppressed; `protection` marks the cells the public edition suppresses."""
+    frame = con.execute(ROWS_SQL).pl()
+    statuses = decisions.cells.select(*KEYS[:-1], "numerator_status", "denominator_status", "value_status").with_columns(
+        pl.lit("_T").alias("residence"), pl.col("period_year").cast(frame.schema["period_year"]))
+    return protection_note(frame.join(statuses, on=KEYS, how="left", maintain_order="left"), public=False)
 
 
 # The helper column with each row's decimals (from dbt: seed unit_labels via dim_indicator); the
@@ -83,11 +107,11 @@ def protect_small_cells(frame: pl.DataFrame, threshold: int) -> pl.DataFrame:
 DECIMALS = "_unit_decimals"
 
 
-def indicator_frame(con: duckdb.DuckDBPyConnection, threshold: int) -> pl.DataFrame:
-    """The exported rows with their Chinese-first headers, plus the helper column DECIMALS."""
-    frame = con.execute(QUERY).pl()
-    frame = protect_small_cells(frame, threshold)
-    return frame.select([c for c, _ in COLUMNS] + [pl.col("unit_decimals").alias(DECIMALS)]).rename(dict(COLUMNS))
+def indicator_frame(con: duckdb.DuckDBPyConnection, decisions: Decisions, public: bool) -> pl.DataFrame:
+    """The exported rows of an edition with their Chinese-first headers, plus the helper column DECIMALS."""
+    frame = public_frame(con, decisions) if public else internal_frame(con, decisions)
+    columns = [(c, PROTECTION_HEADING[public] if c == "protection" else h) for c, h in COLUMNS]
+    return frame.select([c for c, _ in columns] + [pl.col("unit_decimals").alias(DECIMALS)]).rename(dict(columns))
 
 
 def workbook_formats() -> dict:
@@ -110,21 +134,45 @@ WHERE unit_decimals IS NOT NULL ORDER BY unit_decimals, unit_label_en
 """
 
 
-def notes_rows(threshold: int, unit_decimals: list[tuple[str, str, int]]) -> list[tuple[str, str, str]]:
-    """The 说明 Notes sheet: what each mark and code of the table means, Chinese first; `unit_decimals`
-    the (unit in Chinese, in English, decimals) of the indicators (dbt seed unit_labels)."""
+def notes_rows(threshold: int, unit_decimals: list[tuple[str, str, int]], public: bool) -> list[tuple[str, str, str]]:
+    """The 说明 Notes sheet: what the edition holds and what each mark and code of the table means, Chinese
+    first; `unit_decimals` the (unit in Chinese, in English, decimals) of the indicators (dbt seed unit_labels)."""
     heading = dict(COLUMNS)
     shown_zh = "，".join(f"{zh} {places} 位" for zh, _, places in unit_decimals)
     shown_en = ", ".join(f"{en} {places}" for _, en, places in unit_decimals)
+    if public:
+        edition = [
+            ("公开版 Public edition", "各年度、各报告区域（乡镇街道、全区）按性别（女、男、合计）的指标值，城乡合计，指标定义的年龄组；"
+             "与省级报送公开版的单元格和小数保护相同。分城乡、分年龄组的数值只在内部版中。",
+             "Every year, every reported area by sex (female, male, total), residence total, the indicator's defining "
+             "age group: the cells of the public provincial submission, protected the same way. Values by residence "
+             "or other age groups are in the internal edition only."),
+            (PROTECTION_HEADING[True],
+             f"1至{threshold}的计数已抑制（一次抑制），并抑制其他计数使其无法由乡镇与全区、女男与合计的关系推算（二次抑制）；"
+             "分子或分母被抑制的率及其置信区间一并置空。本列写明被抑制的项目（分子、分母、数值），不区分一次抑制和二次抑制"
+             "（否则可据此推算）。",
+             f"Counts from 1 to {threshold} are suppressed (primary), and further counts so that none follows from "
+             "the township/district and female/male/total sums (secondary); a rate whose numerator or denominator is "
+             "suppressed is blank with its confidence interval. This column says what is suppressed (numerator, "
+             "denominator, value), not which kind: telling the kinds apart would let a reader recover the "
+             "primary ones."),
+            ("空白单元格 Empty cell", "无数据、分母为0，或因小数保护置空（见“小数保护”列）。",
+             "No data, a zero denominator, or suppressed (see the Suppression column)."),
+        ]
+    else:
+        edition = [
+            ("内部使用 Internal", "未做小数保护，含全部计数（含分城乡、分年龄组），不得对外公布；对外请用同目录的“公开_”文件。",
+             "No small-cell protection: every count, by residence and age group too. Not for publication; "
+             "publish the public edition beside it."),
+            (PROTECTION_HEADING[False], "公开版中被抑制的项目（分子、分母、数值；一次抑制或二次抑制）。",
+             "What the public edition suppresses in the row (numerator, denominator, value; primary or secondary)."),
+            ("空白单元格 Empty cell", "无数据或分母为0。", "No data or a zero denominator."),
+        ]
     return [
-        (heading["suppressed"] + " = 是 yes",
-         f"小数值保护：分子为1至{threshold}，分子、数值和置信区间已置空（公开表不显示小数值）。",
-         f"Small-cell protection: the numerator is 1 to {threshold}; numerator, value and confidence interval are blank."),
+        *edition,
         (heading["small_numbers_flag"] + " = 是 yes",
          "事件数少于20：数值不稳定，解读和比较时应谨慎。",
          "Fewer than 20 events: the value is unstable; interpret and compare with care."),
-        ("空白单元格 Empty cell", "无数据、分母为0，或因小数值保护置空。",
-         "No data, a zero denominator, or blanked by small-cell protection."),
         (heading["target_operator"], "目标条件：>= 不低于目标，<= 不高于目标，= 等于目标，≈ 保持在目标附近，"
          "balanced 在目标值±容差内，increase 逐步提高，decrease 持续下降，pct_change_vs_baseline 较基线年变化百分比。",
          "Target operator: >= at least, <= at most, = equal to, ≈ about, balanced within the tolerance, "
@@ -138,20 +186,35 @@ def notes_rows(threshold: int, unit_decimals: list[tuple[str, str, int]]) -> lis
     ]
 
 
+def edition_paths(out_dir: Path, public: bool) -> tuple[Path, Path, Path]:
+    """(xlsx, csv, parquet) of an edition: 公开_… or 内部使用_未做小数保护_…"""
+    stem = f"{PUBLIC_PREFIX if public else INTERNAL_PREFIX}_{STEM}"
+    return out_dir / f"{stem}.xlsx", out_dir / f"{stem}.csv", out_dir / f"{stem}.parquet"
+
+
 def write_indicator_tables(settings: Settings) -> list[Path]:
     out_dir = settings.exports_dir / "indicators"
     out_dir.mkdir(parents=True, exist_ok=True)
+    # files of earlier versions (one edition, primary suppression only) must not stay beside the new ones
+    for old in out_dir.glob(f"{STEM}.*"):
+        old.unlink()
     con = database.connect(str(settings.work_db), read_only=True)
     try:
-        frame = indicator_frame(con, settings.small_cell_threshold)
+        decisions = load_decisions(con, settings.data_dir)
+        frames = {public: indicator_frame(con, decisions, public) for public in (True, False)}
         units = con.execute(UNITS_SQL).fetchall()
         township_zh = con.execute("SELECT any_value(level_zh) FROM main_marts.dim_area WHERE level = 'township'").fetchone()[0]
     finally:
         con.close()
+    written: list[Path] = []
+    for public, frame in frames.items():
+        written += _write_edition(out_dir, frame, public, decisions.threshold, units, township_zh)
+    return written
+
+
+def _write_edition(out_dir: Path, frame: pl.DataFrame, public: bool, threshold: int, units: list, township_zh: str) -> list[Path]:
+    xlsx_path, csv_path, parquet_path = edition_paths(out_dir, public)
     values = frame.drop(DECIMALS)
-    csv_path = out_dir / "指标数据_indicator_values.csv"
-    xlsx_path = out_dir / "指标数据_indicator_values.xlsx"
-    parquet_path = out_dir / "指标数据_indicator_values.parquet"
     # Parquet is read by programs: the values exactly as in the warehouse (never neutralised)
     tmp_parquet = parquet_path.with_suffix(".parquet.tmp")
     values.write_parquet(tmp_parquet)
@@ -159,17 +222,23 @@ def write_indicator_tables(settings: Settings) -> list[Path]:
     write_spreadsheet_csv(values, csv_path)
     level = dict(COLUMNS)["area_level_zh"]
     in_workbook = frame if frame.height <= XLSX_MAX_ROWS else frame.filter(pl.col(level) != township_zh)
-    title = ["指标数据 说明 / Indicator values: notes"]
+    note = PUBLIC_NOTE if public else INTERNAL_NOTE
+    title = [f"{'指标数据（公开版）' if public else '内部使用·未做小数保护 指标数据'} 说明 / Indicator values"
+             f"{'' if public else ' - INTERNAL, not for publication'}: notes", note]
     if in_workbook.height < frame.height:
         title += [f"本表共 {frame.height:,} 行，超过 {XLSX_MAX_ROWS:,} 行：工作簿不含乡镇街道一级的 "
                   f"{frame.height - in_workbook.height:,} 行，完整数据见同目录的 {csv_path.name} 和 {parquet_path.name}。",
                   f"The table has {frame.height:,} rows: township rows are left out of this workbook; "
                   f"{csv_path.name} and {parquet_path.name} hold every row."]
     with open_workbook(xlsx_path) as workbook:
-        write_sheet(in_workbook, workbook, DATA_SHEET, formats=workbook_formats())
+        names = write_sheet(in_workbook, workbook, DATA_SHEET if public else INTERNAL_SHEET, formats=workbook_formats())
         # The notes come after the data: the workbook opens on the data, and LibreOffice prints (PDF) a long
         # sheet that follows another one many times slower. When rows were left out, it opens on the note.
-        notes = write_notes(workbook, NOTES_SHEET, notes_rows(settings.small_cell_threshold, units), title=title)
+        notes = write_notes(workbook, NOTES_SHEET, notes_rows(threshold, units, public), title=title)
+        for name in [*names, NOTES_SHEET]:  # every sheet says which edition it is, on screen tab and in print
+            sheet = workbook.get_worksheet_by_name(name)
+            sheet.set_header(f"&C{note}")
+            sheet.set_footer(f"&L{note}&R&P/&N")
         if in_workbook.height < frame.height:
             notes.activate()
     return [xlsx_path, csv_path, parquet_path]

@@ -4,18 +4,23 @@ Written to `$MONITOR_EXPORTS_DIR/submissions/<year>/<timestamp>/`:
 
   公开_省级报送_<year>.xlsx                     a sheet per domain, fixed layout, small cells protected
   公开_省级报送_<year>.csv                      the same rows in one CSV (UTF-8 with BOM)
-  公开_SDMX_<year>.csv                          SDMX-CSV of the same cells (CONF_STATUS C/D on suppressed ones)
+  公开_SDMX结构_<year>.xml                      SDMX-ML 2.1 structure message: dataflow, data structure definition,
+                                               concept scheme and code lists (from dbt, models/marts/sdmx)
+  公开_SDMX_<year>.csv                          SDMX-CSV 2.0 of the same cells against that structure (suppressed:
+                                               OBS_VALUE NaN, OBS_STATUS Q, CONF_STATUS C: the public edition does
+                                               not tell primary from secondary); see exports/sdmx.py
   公开_报送情况_<year>.csv                      报送情况: each input's status and townships reporting (also a sheet
                                                of the workbook, beside the figures withheld or on incomplete coverage)
   内部使用_未做小数保护_省级报送_<year>.xlsx     the same layout, unsuppressed (sheet note 内部使用·未做小数保护)
   内部使用_未做小数保护_省级报送_<year>.csv
-  内部使用_未做小数保护_SDMX_<year>.csv          every value of the year (all residences and age groups)
+  内部使用_未做小数保护_SDMX_<year>.csv          every value of the year (all residences and age groups; CONF_STATUS
+                                               says what the public edition suppresses, N: not in it)
   内部使用_未做小数保护_parquet/<mart>.parquet   the marts for analysts
   _snapshot/values.parquet, manifest.json      what the diff against the next submission needs (values of
                                                the year and every earlier year: late reports revise those)
 
-and `submissions/<year>/LATEST` (plus a `latest` symlink where the file system allows) names the newest
-snapshot. A run whose values, loads and settings are identical to the latest snapshot writes no new one.
+and `submissions/<year>/LATEST`, a file holding the newest snapshot's folder name, points at it (no `latest`
+link: on a case-insensitive share it would collide with LATEST). A run whose values, loads and settings are identical to the latest snapshot writes no new one.
 
 Public cells: per indicator, the table area (every reported level: townships + district, or up to the
 province) × sex (女/男/合计) at the residence total
@@ -29,7 +34,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import re
 import shutil
 import uuid
@@ -41,34 +45,30 @@ import polars as pl
 
 from dagster_project import database
 from dagster_project.config import Settings
+from dagster_project.exports import sdmx
 from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
-from dagster_project.exports.suppression import Line, protect
+from dagster_project.exports.disclosure import Decisions, decide, load_decisions, read_cells, threshold_of
+from dagster_project.exports.disclosure import protect_counts as protect_counts  # re-exported for callers and tests
 from dagster_project.exports.worksheets import open_workbook, write_notes, write_sheet
 
 # 2: the snapshot's values.parquet holds every year up to the submitted one (period_year column)
-FORMAT_VERSION = 2
+# 3: SDMX structure message + SDMX-CSV 2.0; the public edition marks suppressed cells without their kind
+#    (a new version makes the next run write a new snapshot)
+FORMAT_VERSION = 3
 PUBLIC_PREFIX = "公开"
 INTERNAL_PREFIX = "内部使用_未做小数保护"
 INTERNAL_NOTE = "内部使用·未做小数保护"
 PUBLIC_NOTE = "公开版·已做小数保护"
-DATAFLOW = "CN_430502:WCH_PLAN_MONITORING(1.0)"
 
 SEXES = [("2", "女"), ("1", "男"), ("_T", "合计")]
-SEX_SDMX = {"1": "M", "2": "F", "_T": "_T", "0": "_U", "9": "_N"}
-URBANISATION_SDMX = {"_T": "_T", "urban": "U", "rural": "R"}
 STATUS_NOTE = {"primary": "一次抑制", "secondary": "二次抑制"}
+# The public edition says that a cell is suppressed, never why: a reader who knew which cells are primary
+# (1..threshold) could pin them from the sums (four primary township counts under a district total of 4 are
+# all 1). The internal edition keeps the kind (its 公开版将抑制 column).
+PUBLIC_STATUS_NOTE = {"primary": "已抑制", "secondary": "已抑制"}
 
 # Extracts whose earlier periods feed a year's values (see docs/architecture.md, "Definitions worth knowing"): screenings pool Y-2..Y.
 LOOKBACK_YEARS = {"cancer_screening": 2}
-
-CELLS_SQL = """
-SELECT v.indicator_code, v.area_code, v.area_level, v.sex, v.numerator, v.denominator, v.value,
-       v.small_numbers_flag, v.zero_denominator_flag
-FROM main_marts.fct_indicator_values v
-JOIN main_marts.dim_indicator i ON i.indicator_code = v.indicator_code AND i.age_group_code = v.age_group_code
-JOIN main_marts.dim_area a ON a.area_code = v.area_code AND a.is_reported
-WHERE v.period_year = ? AND v.residence = '_T' AND v.sex IN ('1', '2', '_T')
-"""
 
 INDICATORS_SQL = """
 SELECT indicator_code, name_zh, name_en, plan, domain_zh, domain_en, unit, unit_label_zh AS unit_zh, unit_sdmx,
@@ -110,130 +110,28 @@ def latest_year(con: duckdb.DuckDBPyConnection) -> int | None:
     return con.execute("SELECT max(period_year) FROM main_marts.fct_indicator_values").fetchone()[0]
 
 
-def _is_count_like(ind: dict) -> bool:
-    return ind["aggregation"] == "sum" and not ind["derivation"] and ind["unit"] != "years"
+# the columns of a public cell the submission's tables and SDMX read
+CELL_COLUMNS = ["indicator_code", "area_code", "area_level", "sex", "numerator", "denominator", "value",
+                "small_numbers_flag", "zero_denominator_flag", "numerator_status", "denominator_status", "value_status"]
 
 
-def _children(areas: pl.DataFrame) -> dict[str, list[str]]:
-    """Reported area -> its reported child areas (the hierarchy the public table's sums follow).
-
-    A district warehouse has one county and its townships; a province's has the province, its
-    prefectures, counties and townships: every level is a total of the level below.
-    """
-    reported = set(areas["area_code"].to_list())
-    children: dict[str, list[str]] = {}
-    for row in areas.iter_rows(named=True):
-        parent = row["parent_code"]
-        if parent in reported:
-            children.setdefault(parent, []).append(row["area_code"])
-    return children
-
-
-def protect_counts(measure: dict[tuple[str, str], float], areas: list[str], children: dict[str, list[str]],
-                 sexes: list[str], threshold: int):
-    """Protect one area × sex table of counts; returns {(area, sex): 'primary'|'secondary'|'published'}.
-
-    `protect` handles two-way tables (each cell in at most two sums). A hierarchy (province →
-    prefectures → counties → townships) puts a middle area in three: its parent's, its own and its
-    sex total. So it is protected as linked two-way tables, one per area with children (that area and
-    its children × sex), repeated until no table adds a suppression: a cell suppressed in one table
-    is suppressed in every table that holds it (the modular method of τ-ARGUS). A district is one
-    such table.
-    """
-    present = {area for area, _ in measure}
-    # an indicator reported for higher levels only (some form items) has no rows below them and no sums
-    rows = [a for a in areas if a in present]
-    value = {(area, sex): float(measure.get((area, sex)) or 0.0) for area in rows for sex in sexes}
-    tables: list[list[str]] = []  # [parent, *children]
-    in_a_table: set[str] = set()
-    for parent in rows:
-        kids = [c for c in children.get(parent, []) if c in present]
-        if kids:
-            tables.append([parent, *kids])
-            in_a_table.update([parent, *kids])
-    tables += [[a] for a in rows if a not in in_a_table]
-
-    def sub_table(members: list[str]):
-        values = {(a, s): value[(a, s)] for a in members for s in sexes}
-        fixed: set = set()
-        lines: list[Line] = []
-        parent, kids = members[0], members[1:]
-        sheet = list(members)
-        # a reader also knows (or must be assumed to know) what sums do not show: persons of unknown
-        # sex and persons outside every child area; they enter the lines as fixed cells
-        if kids:
-            other = f"~other:{parent}"
-            sheet.append(other)
-            for sex in sexes:
-                values[(other, sex)] = value[(parent, sex)] - sum(value[(c, sex)] for c in kids)
-                fixed.add((other, sex))
-                lines.append(Line(total=(parent, sex), members=[(c, sex) for c in kids] + [(other, sex)]))
-        if set(sexes) == {"1", "2", "_T"}:
-            for area in sheet:
-                values[(area, "~unknown")] = values[(area, "_T")] - values[(area, "1")] - values[(area, "2")]
-                fixed.add((area, "~unknown"))
-                lines.append(Line(total=(area, "_T"), members=[(area, "2"), (area, "1"), (area, "~unknown")]))
-        return values, lines, fixed
-
-    prepared = [sub_table(members) for members in tables]
-    suppressed: set = set()
-    primary: set = set()
-    changed = True
-    while changed:
-        changed = False
-        for values, lines, fixed in prepared:
-            table = protect(values, lines, threshold, fixed=fixed, already_suppressed=suppressed)
-            primary |= table.primary
-            new = table.suppressed - suppressed
-            if new:
-                suppressed |= new
-                changed = True
-    return {key: "primary" if key in primary else "secondary" if key in suppressed else "published" for key in value}
-
-
-def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int) -> ProtectedYear:
+def protect_year(con: duckdb.DuckDBPyConnection, year: int, threshold: int | None = None,
+                 decisions: Decisions | None = None) -> ProtectedYear:
+    """The year's public cells with their statuses: from `decisions` (the run's, read by every public output),
+    or decided now from main_marts.rpt_disclosure_cells (`threshold` overrides the model's, for tests)."""
     indicators = con.execute(INDICATORS_SQL).pl()
     areas = con.execute(AREAS_SQL).pl()
-    cells = con.execute(CELLS_SQL, [year]).pl()
-    area_codes, children = areas["area_code"].to_list(), _children(areas)
-    by_indicator = {code: frame for (code,), frame in cells.partition_by("indicator_code", as_dict=True).items()}
-    ind_rows = {r["indicator_code"]: r for r in indicators.iter_rows(named=True)}
-    status_rows = []
-    rate_hidden: dict[tuple[str, str, str], bool] = {}
-    # GPIs last: they inherit suppression from their base indicator's rates
-    order = sorted(by_indicator, key=lambda c: (ind_rows[c]["derivation"] == "gpi", c))
-    for code in order:
-        frame = by_indicator[code]
-        ind = ind_rows[code]
-        sexes = sorted(set(frame["sex"].to_list()), key=["2", "1", "_T"].index)
-        num = {(r["area_code"], r["sex"]): r["numerator"] for r in frame.iter_rows(named=True)}
-        den = {(r["area_code"], r["sex"]): r["denominator"] for r in frame.iter_rows(named=True)}
-        if _is_count_like(ind):
-            num_status = protect_counts(num, area_codes, children, sexes, threshold)
-            has_den = any(v is not None for v in den.values()) and ind["unit"] != "count"
-            den_status = protect_counts(den, area_codes, children, sexes, threshold) if has_den else {}
-        else:
-            num_status, den_status = {}, {}
-        for r in frame.iter_rows(named=True):
-            key = (r["area_code"], r["sex"])
-            n_status = num_status.get(key, "not_count")
-            d_status = den_status.get(key, "not_count")
-            hidden = n_status in ("primary", "secondary") or d_status in ("primary", "secondary")
-            if ind["derivation"] == "gpi" and ind["computed_from"]:
-                base = ind["computed_from"]
-                hidden = hidden or rate_hidden.get((base, r["area_code"], "2"), False) \
-                    or rate_hidden.get((base, r["area_code"], "1"), False)
-            rate_hidden[(code, r["area_code"], r["sex"])] = hidden
-            value_status = ("primary" if "primary" in (n_status, d_status) else "secondary") if hidden else "published"
-            status_rows.append({
-                "indicator_code": code, "area_code": r["area_code"], "sex": r["sex"],
-                "numerator_status": n_status, "denominator_status": d_status, "value_status": value_status,
-            })
-    statuses = pl.DataFrame(status_rows, schema={
-        "indicator_code": pl.String, "area_code": pl.String, "sex": pl.String,
-        "numerator_status": pl.String, "denominator_status": pl.String, "value_status": pl.String})
-    cells = cells.join(statuses, on=["indicator_code", "area_code", "sex"], how="left")
-    return ProtectedYear(year=year, cells=cells, indicators=indicators, areas=areas, threshold=threshold)
+    if decisions is None:
+        threshold = threshold_of(con) if threshold is None else threshold
+        year_cells = read_cells(con, year)
+        statuses = decide(year_cells, threshold)
+        cells = year_cells.with_columns(pl.col("period_year").cast(pl.Int32)).join(
+            statuses, on=["period_year", "indicator_code", "area_code", "sex"], how="left")
+    else:
+        threshold = decisions.threshold
+        cells = decisions.of_year(year)
+    return ProtectedYear(year=year, cells=cells.select(CELL_COLUMNS), indicators=indicators, areas=areas,
+                         threshold=threshold)
 
 
 def _warning_status(con, year: int) -> pl.DataFrame:
@@ -290,7 +188,8 @@ def submission_table(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, p
     for _, label in SEXES:
         notes.append(
             pl.when(pl.col(f"_{label}_status").is_in(["primary", "secondary"]))
-            .then(pl.lit(f"{label}") + pl.col(f"_{label}_status").replace_strict(STATUS_NOTE, default=""))
+            .then(pl.lit(f"{label}") + pl.col(f"_{label}_status").replace_strict(
+                PUBLIC_STATUS_NOTE if public else STATUS_NOTE, default=""))
             .otherwise(None)
         )
     target = pl.col("effective_target")
@@ -331,65 +230,38 @@ def submission_table(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, p
 
 
 def sdmx_frame(con: duckdb.DuckDBPyConnection, protected: ProtectedYear, public: bool) -> pl.DataFrame:
-    """SDMX-CSV rows. Public: the protected cells only. Internal: every value of the year."""
+    """The SDMX observations of the year (rpt_sdmx_observations: key, TIME_PERIOD, unit, period basis and
+    observation status, all from dbt) with the confidentiality this submission's protection gives them.
+    Public: the protected cells only, a suppressed one without its value (OBS_STATUS Q, CONF_STATUS C/D).
+    Internal: every value of the year; CONF_STATUS says what the public edition suppresses (N: not in it)."""
+    key = ["indicator_code", "area_code", "sex", "age_group_code", "residence"]
+    observations = sdmx.observations(con, protected.year)
+    statuses = protected.cells.select("indicator_code", "area_code", "sex", "value_status").join(
+        protected.indicators.select("indicator_code", "age_group_code"), on="indicator_code", how="left",
+    ).with_columns(pl.lit("_T").alias("residence"))
     if public:
-        rows = protected.cells.join(protected.indicators.select("indicator_code", "unit", "age_group_code"),
-                                    on="indicator_code", how="left").with_columns(pl.lit("_T").alias("residence"))
+        rows = statuses.join(observations, on=key, how="left")
+        unmatched = rows.filter(pl.col("ref_area").is_null())
+        if unmatched.height:  # every public cell is a value of fct_indicator_values: a broken join, never data
+            raise ValueError(f"{unmatched.height} public cells have no SDMX observation, e.g. {unmatched.row(0)}")
     else:
-        rows = con.execute(
-            "SELECT indicator_code, area_code, sex, age_group_code, residence, value, unit, small_numbers_flag "
-            "FROM main_marts.fct_indicator_values WHERE period_year = ?", [protected.year]).pl()
-        public_status = protected.cells.select("indicator_code", "area_code", "sex", "value_status").join(
-            protected.indicators.select("indicator_code", "age_group_code"), on="indicator_code", how="left",
-        ).with_columns(pl.lit("_T").alias("residence"))
-        rows = rows.join(public_status, on=["indicator_code", "area_code", "sex", "age_group_code", "residence"],
-                         how="left")
-    rows = rows.join(protected.indicators.select("indicator_code", "unit_sdmx"), on="indicator_code", how="left")
+        rows = observations.join(statuses, on=key, how="left")
+    conf = sdmx.conf_status_codes(con)
     hidden = pl.col("value_status").is_in(["primary", "secondary"])
-    conf = (
-        pl.when(pl.col("value_status") == "primary").then(pl.lit("C"))
-        .when(pl.col("value_status") == "secondary").then(pl.lit("D"))
-        .when(pl.col("value_status") == "published").then(pl.lit("F"))
-        .otherwise(pl.lit("N"))
-    )
-    value = pl.when(hidden).then(None).otherwise(pl.col("value")) if public else pl.col("value")
-    obs_status = (
-        pl.when(pl.col("value").is_null() & ~hidden.fill_null(False)).then(pl.lit("M"))
-        .when(pl.col("small_numbers_flag").fill_null(False)).then(pl.lit("U"))
-        .otherwise(pl.lit("A"))
-    )
-    frame = rows.with_columns(
-        pl.lit(DATAFLOW).alias("DATAFLOW"),
-        pl.col("area_code").alias("REF_AREA"),
-        pl.lit(str(protected.year)).alias("TIME_PERIOD"),
-        pl.col("indicator_code").str.to_uppercase().alias("INDICATOR"),
-        pl.col("sex").replace_strict(SEX_SDMX, default=pl.col("sex")).alias("SEX"),
-        pl.col("age_group_code").map_elements(sdmx_age, return_dtype=pl.String).alias("AGE"),
-        pl.col("residence").replace_strict(URBANISATION_SDMX, default=pl.col("residence")).alias("URBANISATION"),
-        value.alias("OBS_VALUE"),
-        pl.col("unit_sdmx").alias("UNIT_MEASURE"),
-        obs_status.alias("OBS_STATUS"),
-        conf.alias("CONF_STATUS"),
-    ).select("DATAFLOW", "REF_AREA", "TIME_PERIOD", "INDICATOR", "SEX", "AGE", "URBANISATION", "OBS_VALUE",
-             "UNIT_MEASURE", "OBS_STATUS", "CONF_STATUS")
-    # five-year groups that duplicate a life-course group's code (Y0T4_5Y ~ Y0T4) keep the life-course row
-    return frame.unique(subset=["REF_AREA", "INDICATOR", "SEX", "AGE", "URBANISATION"], keep="first", maintain_order=True) \
-        .sort("INDICATOR", "REF_AREA", "SEX", "AGE", "URBANISATION")
-
-
-def sdmx_age(code: str) -> str:
-    """Age group seed code -> SDMX-style code (Y0T4, Y15T49, Y_GE60, _T)."""
-    if code is None:
-        return "_T"
-    return re.sub(r"_\d+Y$", "", code)
-
-
-def _write_sdmx_csv(frame: pl.DataFrame, path: Path) -> None:
-    """SDMX-CSV is read by programs: values as they are (an apostrophe would corrupt them, and no formula
-    runs there)."""
-    tmp = path.with_name(path.name + ".tmp")
-    frame.write_csv(tmp, include_bom=True)
-    tmp.replace(path)
+    status = pl.col("value_status").fill_null("not_public")
+    if public:
+        # every suppressed cell is marked as the primary ones are: telling secondary apart (D) would show which
+        # cells are the small counts themselves, and the sums would then pin them (tests/disclosure_attack.py)
+        status = pl.when(status == "secondary").then(pl.lit("primary")).otherwise(status)
+    rows = rows.with_columns(status.replace_strict(conf).alias("conf_status"))
+    if public:
+        rows = rows.with_columns(
+            pl.when(hidden).then(None).otherwise(pl.col("obs_value")).alias("obs_value"),
+            pl.when(hidden).then(pl.lit(sdmx.suppressed_obs_status(con))).otherwise(pl.col("obs_status"))
+            .alias("obs_status"),
+        )
+    return rows.select(*sdmx.OBSERVATION_COLUMNS.values()).sort(
+        "indicator", "ref_area", "sdmx_sex", "age", "urbanisation")
 
 
 def completeness_tables(con: duckdb.DuckDBPyConnection, year: int, public: bool) -> dict[str, pl.DataFrame]:
@@ -399,21 +271,23 @@ def completeness_tables(con: duckdb.DuckDBPyConnection, year: int, public: bool)
     district = con.execute("SELECT area_code FROM main_marts.fct_indicator_publication "
                            "ORDER BY area_level = 'county' DESC, area_code LIMIT 1").fetchone()
     district = district[0] if district else None
+    # shaped in dbt (rpt_report_completeness, rpt_report_publication_exceptions: the report shows the same)
     received = con.execute(
-        """SELECT feed_name_zh AS "报送数据 Input", status_zh AS "状态 Status",
-                  CASE WHEN townships_expected IS NOT NULL THEN townships_reporting || '/' || townships_expected END
-                      AS "报送乡镇 Townships reporting",
-                  reporting_rate_percent AS "报送率% Reporting rate", rows_usable AS "可用记录 Usable rows"
-           FROM main_marts.fct_reporting_completeness
-           WHERE period_year = ? AND area_code = ? ORDER BY feed_kind, feed_code""", [year, district]).pl()
+        """SELECT feed_name_zh, status_zh, townships_reporting, townships_expected, reporting_rate_percent, rows_usable
+           FROM main_marts.rpt_report_completeness WHERE period_year = ? AND area_code = ?
+           ORDER BY feed_kind, feed_code""", [year, district]).pl()
+    received = received.select(
+        pl.col("feed_name_zh").alias("报送数据 Input"), pl.col("status_zh").alias("状态 Status"),
+        pl.when(pl.col("townships_expected").is_not_null())
+        .then(pl.format("{}/{}", "townships_reporting", "townships_expected")).alias("报送乡镇 Townships reporting"),
+        pl.col("reporting_rate_percent").alias("报送率% Reporting rate"), pl.col("rows_usable").alias("可用记录 Usable rows"))
     if public:
         received = received.drop("可用记录 Usable rows")
     withheld = con.execute(
-        """SELECT p.indicator_code AS "指标代码 Code", d.name_zh AS "指标名称 Indicator",
-                  p.publication_status_zh AS "状态 Status", p.reason_zh AS "原因 Reason"
-           FROM main_marts.fct_indicator_publication p JOIN main_marts.dim_indicator d USING (indicator_code)
-           WHERE p.period_year = ? AND p.area_code = ? AND p.publication_status <> 'published'
-           ORDER BY p.publication_status DESC, p.indicator_code""", [year, district]).pl()
+        """SELECT indicator_code AS "指标代码 Code", name_zh AS "指标名称 Indicator",
+                  publication_status_zh AS "状态 Status", reason_zh AS "原因 Reason"
+           FROM main_marts.rpt_report_publication_exceptions WHERE period_year = ? AND area_code = ?
+           ORDER BY publication_status DESC, indicator_code""", [year, district]).pl()
     return {"报送情况 Completeness": received, "扣发与覆盖不全 Withheld": withheld}
 
 
@@ -430,14 +304,15 @@ def notes_rows(public: bool, threshold: int, unit_decimals: list[tuple[str, str,
     if public:
         edition = [
             ("小数保护 Suppression",
-             f"1至{threshold}的计数及由其计算的率已抑制（一次抑制），并做二次抑制使其无法由行列合计推算。",
+             f"1至{threshold}的计数及由其计算的率已抑制（一次抑制），并做二次抑制使其无法由行列合计推算；"
+             "公开版只标“已抑制”，不区分一次抑制和二次抑制（否则可据此推算）。",
              f"Counts from 1 to {threshold}, and rates computed from them, are suppressed (primary); further cells are "
-             "suppressed so that none can be recovered from row or column totals (secondary)."),
+             "suppressed so that none can be recovered from row or column totals (secondary). The public edition "
+             "marks both the same way: telling them apart would let a reader recover the primary ones."),
             ("空白单元格 Empty cell", "被抑制的数值或分子，或无数据；原因见“小数保护 Suppression”列。",
              "A suppressed value or numerator, or no data; the Suppression column says which."),
-            ("女一次抑制 / 合计二次抑制 …", "“小数保护”列：哪个性别的数值被抑制，以及抑制类型（一次抑制：本身是小数；"
-             "二次抑制：为防止推算而抑制）。", "Suppression column: which sex's value is suppressed, and why "
-             "(primary: a small count itself; secondary: suppressed so that a small count cannot be derived)."),
+            ("女已抑制 / 合计已抑制 …", "“小数保护”列：哪个性别的数值被抑制。",
+             "Suppression column: which sex's value is suppressed."),
             ("—（小数保护）", "达标状态所依据的数值被抑制，状态一并不公布。",
              "The status is withheld with the suppressed value it is based on."),
         ]
@@ -533,16 +408,21 @@ def latest_snapshot(settings: Settings, year: int) -> Path | None:
 
 
 def _set_latest(year_dir: Path, name: str) -> None:
+    """Point LATEST (a file holding the snapshot's folder name) at the new snapshot, atomically.
+
+    LATEST is the only pointer: a `latest` symlink beside it (written by earlier versions) is the same name
+    on a case-insensitive file system such as a Windows share, where the two collide; one left over is removed.
+    """
     tmp = year_dir / f".LATEST.{uuid.uuid4().hex}"
     tmp.write_text(name + "\n", encoding="utf-8")
     tmp.replace(year_dir / "LATEST")
-    link = year_dir / "latest"
-    try:
-        tmp_link = year_dir / f".latest.{uuid.uuid4().hex}"
-        os.symlink(name, tmp_link, target_is_directory=True)
-        os.replace(tmp_link, link)
-    except OSError:  # no symlinks here (e.g. some network shares): LATEST is the pointer
-        pass
+    _remove_leftover_link(year_dir)
+
+
+def _remove_leftover_link(year_dir: Path) -> None:
+    leftover = year_dir / "latest"
+    if leftover.is_symlink():  # never a real folder or file someone put there
+        leftover.unlink()
 
 
 def write_submission(settings: Settings, year: int | None = None, con: duckdb.DuckDBPyConnection | None = None,
@@ -553,12 +433,15 @@ def write_submission(settings: Settings, year: int | None = None, con: duckdb.Du
         year = year or latest_year(con)
         if year is None:
             raise ValueError("no indicator values in the warehouse: nothing to submit")
-        threshold = settings.small_cell_threshold
+        # the run's disclosure decisions (the same statuses the indicator export reads)
+        decisions = load_decisions(con, settings.data_dir)
+        threshold = decisions.threshold
         values = snapshot_values(con, year)
         loads = _current_loads(con)
         fingerprint = _fingerprint(values, loads, threshold)
         year_dir = submission_root(settings) / str(year)
         previous = latest_snapshot(settings, year)
+        _remove_leftover_link(year_dir)
         if previous is not None:
             manifest = json.loads((previous / "manifest.json").read_text(encoding="utf-8"))
             if manifest.get("fingerprint") == fingerprint:
@@ -574,7 +457,7 @@ def write_submission(settings: Settings, year: int | None = None, con: duckdb.Du
         staging = year_dir / f".staging-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
-            protected = protect_year(con, year, threshold)
+            protected = protect_year(con, year, decisions=decisions)
             files = _write_files(con, protected, staging)
             (staging / "_snapshot").mkdir()
             values.write_parquet(staging / "_snapshot" / "values.parquet")
@@ -614,6 +497,9 @@ def _write_files(con, protected: ProtectedYear, out: Path) -> list[Path]:
     year = protected.year
     files = []
     percent_decimals = con.execute(PERCENT_DECIMALS_SQL).fetchone()[0]
+    # one structure for both editions: it holds code lists and names, no figures
+    structure = sdmx.write_structure(sdmx.read_structure(con), out / f"{PUBLIC_PREFIX}_SDMX结构_{year}.xml")
+    files.append(structure)
     for public, prefix in ((True, PUBLIC_PREFIX), (False, INTERNAL_PREFIX)):
         table = submission_table(con, protected, public)
         completeness = completeness_tables(con, year, public)
@@ -625,9 +511,9 @@ def _write_files(con, protected: ProtectedYear, out: Path) -> list[Path]:
         reporting = out / f"{prefix}_报送情况_{year}.csv"
         write_spreadsheet_csv(completeness["报送情况 Completeness"], reporting)
         files.append(reporting)
-        sdmx = out / f"{prefix}_SDMX_{year}.csv"
-        _write_sdmx_csv(sdmx_frame(con, protected, public), sdmx)
-        files += [xlsx, csv, sdmx]
+        data = out / f"{prefix}_SDMX_{year}.csv"
+        sdmx.write_data(sdmx_frame(con, protected, public), structure, data)
+        files += [xlsx, csv, data]
     parquet_dir = out / f"{INTERNAL_PREFIX}_parquet"
     parquet_dir.mkdir()
     marts = [r[0] for r in con.execute(

@@ -1,6 +1,11 @@
 """The annual monitoring report (年度监测报告): one self-contained HTML file per year.
 
-    write_annual_report(settings, year=None) -> $MONITOR_EXPORTS_DIR/reports/年度监测报告_<year>.html
+    write_annual_report(settings, year=None) -> $MONITOR_EXPORTS_DIR/reports/内部使用_年度监测报告_<year>.html
+
+The report is internal (for the working committee: it shows every count, no small-cell protection), so it is
+named and marked 内部使用 - in the file name, the title, a banner and the header of every printed page. What
+may be published is the public edition of the provincial submission and of the indicator export (README:
+公开与内部 · What is public).
 
 `python -m dagster_project.report --year 2024` writes it from the command line.
 """
@@ -14,9 +19,11 @@ import duckdb
 from dagster_project import database
 from dagster_project.config import Settings
 
+INTERNAL_PREFIX = "内部使用_"
+
 
 def report_path(settings: Settings, year: int) -> Path:
-    return settings.reports_dir / f"年度监测报告_{year}.html"
+    return settings.reports_dir / f"{INTERNAL_PREFIX}年度监测报告_{year}.html"
 
 
 def write_annual_report(settings: Settings, year: int | None = None, con: duckdb.DuckDBPyConnection | None = None,
@@ -37,6 +44,7 @@ def write_annual_report(settings: Settings, year: int | None = None, con: duckdb
             con.close()
     path = report_path(settings, year)
     path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / path.name.removeprefix(INTERNAL_PREFIX)).unlink(missing_ok=True)  # an earlier version's unmarked name
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(path)

@@ -30,6 +30,51 @@ class StatusVocabulary:
                    {r[0]: r[3] for r in rows}, {r[0]: r[4] for r in rows})
 
 
+@dataclass(frozen=True)
+class QualityLabels:
+    """Chinese (and English) labels of the codes the quality section shows, all from dbt seeds and marts:
+    ingestion rules (seed ingestion_rules, which ingestion itself reads), quality vocabularies (seed
+    quality_labels: importance, severity, validation rule groups), extracts (marts.fct_reporting_completeness),
+    and the fields of the data-request templates (the extract contract, where each column's Chinese header is)."""
+    rules: dict[str, tuple[str, str]] = field(default_factory=dict)
+    vocabulary: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
+    extracts: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def rule(self, code: str | None) -> tuple[str, str]:
+        return self.rules.get(code or "", (code or "", ""))
+
+    def term(self, vocabulary: str, code: str | None) -> str:
+        return self.vocabulary.get((vocabulary, code or ""), (code or "", ""))[0]
+
+    def extract(self, code: str | None) -> str:
+        return self.extracts.get(code or "", code or "")
+
+    def field_label(self, code: str) -> str:
+        return self.fields.get(code, code)
+
+
+def load_quality_labels(con) -> QualityLabels:
+    from dagster_project.contracts import load_contracts
+
+    rules = dict(
+        (r[0], (r[1], r[2])) for r in con.execute("SELECT rule_id, label_zh, label_en FROM main_seeds.ingestion_rules").fetchall()
+    ) if _table_exists(con, "main_seeds", "ingestion_rules") else {}
+    vocabulary = dict(
+        ((r[0], r[1]), (r[2], r[3])) for r in con.execute(
+            "SELECT vocabulary, code, label_zh, label_en FROM main_seeds.quality_labels").fetchall()
+    ) if _table_exists(con, "main_seeds", "quality_labels") else {}
+    extracts = dict(con.execute(
+        "SELECT DISTINCT feed_code, feed_name_zh FROM main_marts.fct_reporting_completeness WHERE feed_kind = 'extract'"
+    ).fetchall()) if _table_exists(con, "main_marts", "fct_reporting_completeness") else {}
+    fields: dict[str, str] = {}
+    for extract in load_contracts().extracts.values():
+        for column in extract.columns:
+            if column.zh:
+                fields.setdefault(column.name, column.zh[0])
+    return QualityLabels(rules, vocabulary, extracts, fields)
+
+
 @dataclass
 class ReportData:
     year: int
@@ -52,6 +97,7 @@ class ReportData:
     unmeasured_goals: pl.DataFrame = field(default_factory=pl.DataFrame)  # rpt_plan_goals_unmeasured
     quality: dict = field(default_factory=dict)
     run_info: dict = field(default_factory=dict)
+    labels: QualityLabels = field(default_factory=QualityLabels)
 
 
 def _table_exists(con, schema: str, table: str) -> bool:
@@ -82,12 +128,11 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
     townships = [tuple(r) for r in con.execute(
         "SELECT area_code, name_zh FROM main_marts.dim_area WHERE level = 'township' AND parent_code = ? ORDER BY area_code",
         [district_code]).fetchall()]
+    # What the report shows is shaped in dbt (marts/reporting/rpt_report_*): which area is the district, the
+    # defining age group, the assessed sex, the target that applies. Here: the year's rows, as they are.
     values_by_sex = con.execute(
-        """SELECT v.indicator_code, v.sex, v.value, v.numerator, v.small_numbers_flag, v.incomplete_data_flag,
-                  v.zero_denominator_flag
-           FROM main_marts.fct_indicator_values v
-           JOIN main_marts.dim_indicator i ON i.indicator_code = v.indicator_code AND i.age_group_code = v.age_group_code
-           WHERE v.period_year = ? AND v.area_code = ? AND v.residence = '_T'""", [year, district_code]).pl()
+        """SELECT indicator_code, sex, value, numerator, small_numbers_flag, incomplete_data_flag, zero_denominator_flag
+           FROM main_marts.rpt_report_district_values WHERE period_year = ?""", [year]).pl()
     has_warnings = _table_exists(con, "main_marts", "fct_early_warnings")
     if has_warnings:
         warnings = con.execute(
@@ -99,25 +144,12 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
     else:
         warnings = warnings_township = warning_rules = pl.DataFrame()
     series = con.execute(
-        """WITH i AS (SELECT indicator_code, age_group_code, assessed_sex FROM main_marts.dim_indicator)
-           SELECT v.indicator_code, v.period_year, v.value, t.effective_target
-           FROM main_marts.fct_indicator_values v
-           JOIN i ON i.indicator_code = v.indicator_code AND v.sex = i.assessed_sex AND v.age_group_code = i.age_group_code
-           LEFT JOIN main_marts.fct_target_attainment t
-             ON t.indicator_code = v.indicator_code AND t.period_year = v.period_year AND t.area_code = v.area_code
-            AND t.sex = v.sex AND t.age_group_code = v.age_group_code
-           WHERE v.area_code = ? AND v.residence = '_T' AND v.period_year <= ?
-           ORDER BY 1, 2""", [district_code, year]).pl()
-    gaps = con.execute(
-        """SELECT g.* FROM main_marts.fct_gender_gaps g
-           JOIN main_marts.dim_indicator i ON i.indicator_code = g.indicator_code AND i.age_group_code = g.age_group_code
-           WHERE g.period_year = ? AND g.area_code = ? AND g.residence = '_T'""", [year, district_code]).pl()
+        """SELECT indicator_code, period_year, value, effective_target FROM main_marts.rpt_report_district_values
+           WHERE is_assessed_sex AND period_year <= ? ORDER BY indicator_code, period_year""", [year]).pl()
+    gaps = con.execute("SELECT * FROM main_marts.rpt_report_gender_gaps WHERE period_year = ?", [year]).pl()
     township_values = con.execute(
-        """WITH i AS (SELECT indicator_code, age_group_code, assessed_sex FROM main_marts.dim_indicator)
-           SELECT v.indicator_code, v.area_code, v.value, v.small_numbers_flag
-           FROM main_marts.fct_indicator_values v
-           JOIN i ON i.indicator_code = v.indicator_code AND v.sex = i.assessed_sex AND v.age_group_code = i.age_group_code
-           WHERE v.period_year = ? AND v.area_level = 'township' AND v.residence = '_T'""", [year]).pl()
+        """SELECT indicator_code, area_code, value, small_numbers_flag FROM main_marts.rpt_report_township_values
+           WHERE period_year = ?""", [year]).pl()
     return ReportData(
         year=year, years=available_years(con), indicators=indicators, domains=domains,
         district_code=district_code, district_name=district_name, townships=townships,
@@ -134,26 +166,19 @@ def load_report_data(con: duckdb.DuckDBPyConnection, year: int) -> ReportData:
         if _table_exists(con, "main_marts", "rpt_plan_goals_unmeasured") else pl.DataFrame(),
         quality={**load_quality(con, year, district_code), "exclusions": load_exclusions(con, year, district_code)},
         run_info=load_run_info(con),
+        labels=load_quality_labels(con),
     )
 
 
 def load_exclusions(con, year: int, district_code: str) -> list[dict] | None:
     """Per indicator, the district's records of the year it could not use, by reason (fct_indicator_exclusions;
     None when the mart is not built)."""
-    if not _table_exists(con, "main_marts", "fct_indicator_exclusions"):
+    if not _table_exists(con, "main_marts", "rpt_report_exclusions"):
         return None
     return con.execute(
-        """SELECT e.indicator_code, any_value(i.name_zh) AS name_zh,
-                  sum(records) FILTER (WHERE reason_code = 'field_invalid') AS field_invalid,
-                  sum(records) FILTER (WHERE reason_code = 'record_quarantined') AS record_quarantined,
-                  sum(records) FILTER (WHERE reason_code = 'sex_unknown') AS sex_unknown,
-                  sum(records) FILTER (WHERE reason_code = 'residence_unknown') AS residence_unknown,
-                  string_agg(DISTINCT field_name, ', ' ORDER BY field_name) FILTER (WHERE reason_code = 'field_invalid')
-                      AS fields
-           FROM main_marts.fct_indicator_exclusions e
-           JOIN main_marts.dim_indicator i ON i.indicator_code = e.indicator_code
-           WHERE e.period_year = ? AND e.area_code = ?
-           GROUP BY e.indicator_code ORDER BY e.indicator_code""", [year, district_code]).pl().to_dicts()
+        """SELECT indicator_code, name_zh, field_invalid, record_quarantined, sex_unknown, residence_unknown, fields
+           FROM main_marts.rpt_report_exclusions WHERE period_year = ? AND area_code = ?
+           ORDER BY indicator_code""", [year, district_code]).pl().to_dicts()
 
 
 def load_run_info(con) -> dict:
@@ -170,48 +195,32 @@ def load_quality(con, year: int, district_code: str) -> dict:
                      "gx_failures": None, "findings": None, "findings_note": ""}
     if not _table_exists(con, "audit", "file_loads"):
         return quality
-    loads = con.execute(
-        """SELECT extract, department, source_department, period_year, rows_read, rows_loaded, rows_quarantined,
-                  rows_flagged, status, is_current, load_id, source_file
-           FROM audit.file_loads""").pl()
-    # completeness (报送情况) and what it withheld are decided in dbt: marts fct_reporting_completeness and
-    # fct_indicator_publication; the report only lists them, with the files behind each extract
-    if _table_exists(con, "main_marts", "fct_reporting_completeness"):
-        completeness = con.execute(
-            """SELECT c.feed_code, c.extract_name, c.source_department, c.feed_name_zh, c.status, c.status_zh,
-                      c.rows_usable, c.townships_expected, c.townships_reporting, c.reporting_rate_percent
-               FROM main_marts.fct_reporting_completeness c
-               WHERE c.period_year = ? AND c.area_level <> 'township'
-               ORDER BY c.feed_kind, c.feed_code""", [year]).pl().to_dicts()
-        for c in completeness:
-            current = loads.filter((pl.col("extract") == c["extract_name"]) & pl.col("is_current")
-                                   & ((pl.col("period_year") == year) | pl.col("period_year").is_null())
-                                   & (pl.col("source_department") == c["source_department"] if c["source_department"]
-                                      else pl.lit(True)))
-            c["files"] = current["source_file"].to_list()
-        quality["completeness"] = completeness
-    if _table_exists(con, "main_marts", "fct_indicator_publication"):
+    # completeness (报送情况) and what it withheld are decided in dbt (fct_reporting_completeness,
+    # fct_indicator_publication); the report lists them, with the files behind each feed, as rpt_report_* shape them
+    if _table_exists(con, "main_marts", "rpt_report_completeness"):
+        quality["completeness"] = con.execute(
+            """SELECT feed_code, extract_name, source_department, feed_name_zh, status, status_zh, rows_usable,
+                      townships_expected, townships_reporting, reporting_rate_percent, files
+               FROM main_marts.rpt_report_completeness WHERE period_year = ?
+               ORDER BY feed_kind, feed_code""", [year]).pl().to_dicts()
+    if _table_exists(con, "main_marts", "rpt_report_publication_exceptions"):
         quality["publication"] = con.execute(
-            """SELECT p.indicator_code, d.name_zh, d.plan, p.publication_status, p.publication_status_zh, p.reason_zh
-               FROM main_marts.fct_indicator_publication p
-               JOIN main_marts.dim_indicator d USING (indicator_code)
-               WHERE p.period_year = ? AND p.area_code = ? AND p.publication_status <> 'published'
-               ORDER BY p.publication_status DESC, d.plan, p.indicator_code""", [year, district_code]).pl().to_dicts()
-    year_loads = loads.filter(pl.col("is_current") & ((pl.col("period_year") == year) | pl.col("period_year").is_null()))
-    quality["by_department"] = (
-        year_loads.group_by("department").agg(
-            pl.len().alias("files"), pl.col("rows_read").sum(), pl.col("rows_loaded").sum(),
-            pl.col("rows_quarantined").sum(), pl.col("rows_flagged").sum())
-        .sort("department").to_dicts())
-    quality["rejected_files"] = loads.filter(
-        (pl.col("status") == "rejected") & ((pl.col("period_year") == year) | pl.col("period_year").is_null())
-    ).select("department", "source_file").to_dicts()
-    if _table_exists(con, "audit", "quarantine"):
+            """SELECT indicator_code, name_zh, plan, publication_status, publication_status_zh, reason_zh
+               FROM main_marts.rpt_report_publication_exceptions WHERE period_year = ? AND area_code = ?
+               ORDER BY display_order""", [year, district_code]).pl().to_dicts()
+    if _table_exists(con, "main_marts", "rpt_report_loads_by_department"):
+        loads = con.execute(
+            """SELECT department, files, rows_read, rows_loaded, rows_quarantined, rows_flagged, rejected_files
+               FROM main_marts.rpt_report_loads_by_department WHERE period_year = ? ORDER BY department""",
+            [year]).pl().to_dicts()
+        quality["by_department"] = [{k: v for k, v in row.items() if k != "rejected_files"} for row in loads
+                                    if row["files"]]
+        quality["rejected_files"] = [{"department": row["department"], "source_file": f}
+                                     for row in loads for f in row["rejected_files"]]
+    if _table_exists(con, "main_marts", "rpt_report_quarantine_reasons"):
         quality["top_reasons"] = con.execute(
-            """SELECT q.department, q.rule_id, any_value(q.reason_zh) AS reason_zh, count(*) AS n
-               FROM audit.quarantine q JOIN audit.file_loads f ON f.load_id = q.load_id AND f.is_current
-               WHERE q.period_year = ? OR q.period_year IS NULL
-               GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT 15""", [year]).pl().to_dicts()
+            """SELECT department, rule_id, reason_zh, n FROM main_marts.rpt_report_quarantine_reasons
+               WHERE period_year = ? AND rank_in_year <= 15 ORDER BY rank_in_year""", [year]).pl().to_dicts()
     if _table_exists(con, "audit", "gx_results"):
         quality["gx_failures"] = con.execute(
             """WITH latest AS (SELECT extract, max(recorded_at) AS at FROM audit.gx_results GROUP BY 1)
@@ -223,9 +232,9 @@ def load_quality(con, year: int, district_code: str) -> dict:
         findings = con.execute("SELECT * FROM main_marts.fct_validation_findings").pl()
         open_filter = _open_findings_filter(findings, year)
         quality["findings"] = findings.filter(open_filter) if open_filter is not None else findings
-        quality["findings_note"] = "（来自 main_marts.fct_validation_findings）"
+        quality["findings_note"] = "（分析库表 marts.fct_validation_findings）"
     else:
-        quality["findings_note"] = "校验规则结果表 main_marts.fct_validation_findings 尚未建立，本节暂缺。"
+        quality["findings_note"] = "校验规则结果表 marts.fct_validation_findings 尚未建立，本节暂缺。"
     return quality
 
 

@@ -1,11 +1,12 @@
 """The final evaluation (终期监测报告) of the 2021–2025 plans: one self-contained HTML file and its tables as XLSX.
 
-    write_final_evaluation(settings) -> ($MONITOR_EXPORTS_DIR/reports/终期监测报告_<period>.html, ….xlsx)
+    write_final_evaluation(settings) -> ($MONITOR_EXPORTS_DIR/reports/内部使用_终期监测报告_<period>.html, ….xlsx)
 
 Everything it shows comes from dbt (marts.rpt_final_evaluation, rpt_final_evaluation_summary,
 rpt_plan_goals_unmeasured, dim_status); this module only lays the rows out. It is written from whatever
 years are loaded: before the target year it is a preview (预评估), and final once the target year is in.
-Like the annual report it is an internal document for the working committee (no small-cell protection).
+Like the annual report it is an internal document for the working committee (no small-cell protection), named
+and marked 内部使用 in the file names, the title, a banner, every printed page and every sheet of the workbook.
 """
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ import xlsxwriter
 
 from dagster_project import database
 from dagster_project.config import Settings
-from dagster_project.exports.worksheets import write_sheet
+from dagster_project.exports.worksheets import write_notes, write_sheet
+from dagster_project.report import INTERNAL_PREFIX
 from dagster_project.report.charts import fmt
-from dagster_project.report.render import CSS
+from dagster_project.report.render import CSS, INTERNAL_BANNER, INTERNAL_MARK
 
 PERIOD = "2021-2025"
 FURTHEST = 10  # indicators listed as furthest from their target
@@ -47,7 +49,7 @@ SUMMARY_COLUMNS = [
 
 
 def final_evaluation_paths(settings: Settings) -> tuple[Path, Path]:
-    stem = settings.reports_dir / f"终期监测报告_{PERIOD}"
+    stem = settings.reports_dir / f"{INTERNAL_PREFIX}终期监测报告_{PERIOD}"
     return stem.with_suffix(".html"), stem.with_suffix(".xlsx")
 
 
@@ -82,9 +84,9 @@ def render_final_evaluation(frames: dict[str, pl.DataFrame], generated_at: dt.da
     kind = "终期监测报告" if final else f"终期监测报告（预评估，数据截至{latest}年）"
     title = f"{district}妇女儿童发展规划（2021–2025年）{kind}"
     colours = dict(frames["statuses"].select("status", "colour").iter_rows())
-    out = [f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-           f"<style>{CSS}</style></head><body><main>",
-           f"<h1>{escape(title)}</h1>",
+    out = [f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{escape(INTERNAL_MARK)} · {escape(title)}</title>'
+           f'<meta name="disclosure" content="internal"><style>{CSS}</style></head><body><main>',
+           INTERNAL_BANNER, f"<h1>{escape(title)}</h1>",
            f'<p class="note">内部报告，供区妇儿工委及评估组使用，未做小数保护。判断规则与年度预警相同（小数字合并率、'
            f'置信区间、方向性目标），见年度监测报告“说明”一节。生成于 {(generated_at or dt.datetime.now()).strftime("%Y-%m-%d %H:%M")}。'
            f'<span class="en">Internal report of the plan period; verdicts follow the yearly warnings\' rules.</span></p>']
@@ -154,15 +156,25 @@ def write_final_evaluation(settings: Settings, con: duckdb.DuckDBPyConnection | 
             con.close()
     html_path, xlsx_path = final_evaluation_paths(settings)
     html_path.parent.mkdir(parents=True, exist_ok=True)
+    for path in (html_path, xlsx_path):  # an earlier version's unmarked names
+        (path.parent / path.name.removeprefix(INTERNAL_PREFIX)).unlink(missing_ok=True)
     tmp_html, tmp_xlsx = html_path.with_name(html_path.name + ".tmp"), xlsx_path.with_name(xlsx_path.name + ".tmp")
     tmp_html.write_text(render_final_evaluation(frames, generated_at), encoding="utf-8")
     with xlsxwriter.Workbook(str(tmp_xlsx)) as workbook:
-        write_sheet(_table(frames["summary"], SUMMARY_COLUMNS), workbook, "汇总 Summary")
-        write_sheet(_table(frames["rows"], EVALUATION_COLUMNS), workbook, "指标评估 Indicators")
-        write_sheet(frames["unmeasured"].select(
+        names = write_sheet(_table(frames["summary"], SUMMARY_COLUMNS), workbook, "汇总 Summary")
+        names += write_sheet(_table(frames["rows"], EVALUATION_COLUMNS), workbook, "指标评估 Indicators")
+        names += write_sheet(frames["unmeasured"].select(
             pl.col("plan_clause").alias("条款 Clause"), pl.col("words_zh").alias("规划原文 Plan text"),
             pl.col("reason_zh").alias("理由 Reason"), pl.col("reason_en").alias("Reason (English)")),
             workbook, "未监测目标 Not monitored")
+        write_notes(workbook, "说明 Notes", [
+            ("内部使用 Internal", "终期监测报告的表格，未做小数保护，不得对外公布。",
+             "Tables of the final evaluation; no small-cell protection. Not for publication.")],
+            title=[f"{INTERNAL_MARK} · 终期监测报告 {PERIOD} / Final evaluation {PERIOD}"])
+        for name in [*names, "说明 Notes"]:  # every sheet, on screen (tab) and printed (header)
+            sheet = workbook.get_worksheet_by_name(name)
+            sheet.set_header(f"&C{INTERNAL_MARK}")
+            sheet.set_footer(f"&L{INTERNAL_MARK}&R&P/&N")
     tmp_html.replace(html_path)
     tmp_xlsx.replace(xlsx_path)
     return html_path, xlsx_path

@@ -11,10 +11,16 @@ from dagster_project.report.charts import fmt
 from dagster_project.report.data import ReportData
 
 # columns of main_marts.fct_validation_findings shown in the report (others are left to the analysts' database)
-FINDING_COLUMNS = {"importance": "重要性", "rule_code": "规则", "rule_group": "类别", "area_name_zh": "地区",
-                   "departments": "部门", "message_zh": "问题 Finding"}
+FINDING_COLUMNS = {"importance": "重要性 Importance", "rule_code": "规则 Rule", "rule_group": "类别 Group",
+                   "area_name_zh": "地区 Area", "departments": "部门 Department", "message_zh": "问题 Finding"}
 IMPORTANCE_ORDER = {"high": 0, "medium": 1, "low": 2}
-IMPORTANCE_ZH = {"high": "高", "medium": "中", "low": "低"}
+
+# The report shows every count (no small-cell protection): it is internal, and says so in its file name
+# (report.INTERNAL_PREFIX), its title, a banner and the header of every printed page.
+INTERNAL_MARK = "内部使用·未做小数保护"
+INTERNAL_BANNER = ('<div class="internal-banner" role="note">内部使用 · 未做小数保护 · 不得对外公布 '
+                   '<span class="en">Internal: every count is shown (no small-cell protection); not for publication. '
+                   'Publish the 公开 editions of the provincial submission and the indicator export.</span></div>')
 
 CSS = """
 :root { --ink:#212121; --muted:#666; --line:#e0e0e0; }
@@ -44,8 +50,36 @@ svg.chart { max-width: 100%; height: auto; }
 .flag { color: #ef6c00; font-weight: bold; }
 details { margin: 8px 0; } summary { cursor: pointer; color: #1565c0; }
 .ok { color: #2e7d32; } .bad { color: #c62828; }
-@media print { body { background: #fff; } main { max-width: none; padding: 0; } h2 { page-break-before: always; }
-               th { position: static; } details { display: block; } }
+.internal-banner { border: 2px solid #c62828; color: #c62828; font-weight: bold; padding: 6px 10px; margin: 0 0 12px; }
+.internal-banner .en { color: #c62828; }
+small.en, .label .en { display: block; font-size: 0.8em; }
+/* Printing: A4; the domain tables, warnings and quality tables are wide, so their sections print on landscape
+   pages; every page carries the internal mark and its number; table headers repeat and rows never split. */
+@page { size: A4 portrait; margin: 14mm 12mm 14mm 12mm;
+        @top-center { content: "内部使用 · 未做小数保护 · 不得对外公布"; font-size: 8pt; color: #c62828; }
+        @bottom-right { content: counter(page) " / " counter(pages); font-size: 8pt; color: #666; } }
+@page wide { size: A4 landscape; margin: 12mm 12mm 12mm 12mm; }
+@media print {
+  body { background: #fff; font-size: 10pt; line-height: 1.4; }
+  main { max-width: none; padding: 0; }
+  h1 { font-size: 20pt; } h2 { font-size: 15pt; margin-top: 0; break-before: page; } h3 { font-size: 12pt; }
+  h2, h3, figcaption { break-after: avoid; }
+  section.domain, section#warnings, section#quality { page: wide; }
+  table { font-size: 8pt; width: 100%; table-layout: auto; }
+  thead { display: table-header-group; } tfoot { display: table-footer-group; }
+  tr, figure, .kpi, li { break-inside: avoid; }
+  th { position: static; }
+  th, td { padding: 2px 4px; }
+  td.code { font-size: 7pt; word-break: break-all; }
+  td.note { word-break: break-all; }
+  td.indicator { min-width: 52mm; }
+  td.num, th.num { white-space: nowrap; }
+  .grid { grid-template-columns: repeat(4, 1fr); gap: 4px 8px; }
+  svg.chart { max-width: 100%; height: auto; }
+  nav ol { columns: 2; font-size: 9pt; }
+  details { display: block; } summary { display: none; }
+  .kpi b { font-size: 16pt; }
+}
 """
 
 
@@ -69,6 +103,7 @@ def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> 
     gaps = _rows_by(data.gaps, "indicator_code")
     parts: list[str] = []
     title = f"{data.district_name}妇女儿童发展规划（2021–2025年）{data.year}年度监测报告"
+    parts.append(INTERNAL_BANNER)
     parts.append(f"""<header class="cover"><div class="meta">{escape(data.district_name)}妇女儿童工作委员会 · 监测组 · 统计监测</div>
 <h1>{escape(title)}</h1>
 <div class="en">Annual monitoring report {data.year}: {escape(data.district_name)} women's and children's development plans 2021–2025</div>
@@ -91,7 +126,8 @@ def render_report(data: ReportData, generated_at: dt.datetime | None = None) -> 
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="dagster_project.report">
-<title>{escape(title)}</title>
+<meta name="disclosure" content="internal">
+<title>{escape(INTERNAL_MARK)} · {escape(title)}</title>
 <style>{CSS}</style></head>
 <body><main>
 {body}
@@ -176,7 +212,7 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
         projection = fmt(w.get("projected_value"), digits) if w.get("projected_value") is not None else ""
         out.append(
             f'<tr id="ind-{escape(code)}" data-indicator="{escape(code)}"><td class="code">{escape(code)}</td>'
-            f'<td>{escape(ind["name_zh"])}<br><span class="en">{escape(ind["name_en"])}</span></td><td>{escape(ind["unit_label_zh"] or unit)}</td>'
+            f'<td class="indicator">{escape(ind["name_zh"])}<br><span class="en">{escape(ind["name_en"])}</span></td><td>{escape(ind["unit_label_zh"] or unit)}</td>'
             + "".join(cells)
             + f'<td>{escape(ind["target_short_zh"] or "")}</td><td>{_badge(data.statuses, status)}</td><td class="num">{projection}</td>'
             f'<td class="note">{escape("；".join(notes))}</td></tr>')
@@ -200,7 +236,8 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
                                   target_year=ind["target_year"] or 2025, projection=projection, last_year=data.year)
         figures.append(f'<figure data-indicator="{escape(code)}"><figcaption>{escape(ind["name_zh"])} '
                        f'<span class="en">({escape(ind["unit_label_zh"] or unit)})</span><span class="status">{_badge(data.statuses, status)}</span></figcaption>{svg}</figure>')
-    out.append("<h3>历年数值与目标 <span class='en'>Series against target (dashed red: target; dotted: trend to 2025)</span></h3>")
+    out.append("<h3>历年数值与目标（红色虚线：目标；点线：至2025年的趋势外推） "
+               "<span class='en'>Series against target (dashed red: target; dotted: trend to 2025)</span></h3>")
     out.append('<div class="grid">' + "".join(figures) + "</div>")
     # gender gaps
     gap_rows = []
@@ -222,7 +259,9 @@ def _domain_section(data: ReportData, index: int, domain: tuple, indicators: lis
             absolute = next((i for i in items if i["indicator_code"] == r["indicator_code"]), {}).get("target_operator") in (">=", "<=", "=", "≈", "balanced")
             cells[(r["indicator_code"], r["area_code"])] = (r["value"], m.get("met") if absolute else None, r["small_numbers_flag"])
         district = {i["indicator_code"]: warn.get(i["indicator_code"], {}).get("value") for i in with_townships}
-        out.append("<h3>乡镇比较 <span class='en'>Townships (green: meets the district target; red: does not; blue: darker = higher, no absolute target)</span></h3>")
+        out.append("<h3>乡镇比较（绿色：达到全区目标；红色：未达到；蓝色：无绝对目标，颜色越深数值越高；*：事件数少于20） "
+                   "<span class='en'>Townships (green: meets the district target; red: does not; blue: darker = higher, "
+                   "no absolute target; *: fewer than 20 events)</span></h3>")
         out.append(charts.township_heatmap([(i["indicator_code"], i["name_zh"]) for i in with_townships], data.townships,
                                            cells, {i["indicator_code"]: i["unit_decimals"] for i in with_townships}, district,
                                            f"{domain_zh}：乡镇比较"))
@@ -253,12 +292,12 @@ def _warning_section(data: ReportData, indicators: list[dict], warn: dict) -> st
     district = actions.filter(pl.col("area_level") == "county") if not actions.is_empty() else actions
     out = ['<section id="warnings"><h2>预警清单 <span class="en">Warnings</span></h2>',
            f"<p>全区{district.height}项指标列入预警（达标困难、未达标、已达标但趋势显著下滑，或波动超过界限）；"
-           "两个规划共用的指标只列一次并列出两处条款。规则见“说明”一节，参数可在 warning_rules 种子表中调整。</p>"]
+           "两个规划共用的指标只列一次并列出两处条款。规则见“说明”一节（预警规则参数表）。</p>"]
     out.append('<table><thead><tr><th>指标 Indicator</th><th>责任部门 Department</th><th>状态</th><th class="num">当年值</th>'
                '<th>目标</th><th class="num">差距</th><th class="num">每年需改善</th><th>原因 Reason</th></tr></thead><tbody>')
     for w in district.iter_rows(named=True):
         digits = w["unit_decimals"]
-        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td>{escape(w["name_zh"] or w["indicator_code"])}'
+        out.append(f'<tr data-indicator="{escape(w["indicator_code"])}"><td class="indicator">{escape(w["name_zh"] or w["indicator_code"])}'
                    f'<br><span class="code">{escape(w["plan_clauses_zh"] or "")}</span></td>'
                    f'<td>{escape(w["responsible_department_zh"] or "")}</td><td>{_badge(data.statuses, w["status"])}</td>'
                    f'<td class="num">{fmt(w["judged_value"], digits)}</td><td>{escape(w["target_short_zh"] or "")}</td>'
@@ -283,8 +322,8 @@ def _quality_section(data: ReportData) -> str:
     q = data.quality
     out = ['<section id="quality"><h2>数据质量 <span class="en">Data quality</span></h2>']
     out.append("<h3>报送情况 <span class='en'>Reporting completeness: what was received for the year, and from how many townships</span></h3>")
-    out.append('<table><thead><tr><th>报送数据 Input</th><th>状态 Status</th><th class="num">可用记录</th>'
-               '<th class="num">报送乡镇</th><th class="num">报送率</th><th>文件 Files</th></tr></thead><tbody>')
+    out.append('<table><thead><tr><th>报送数据 Input</th><th>状态 Status</th><th class="num">可用记录 Usable rows</th>'
+               '<th class="num">报送乡镇 Townships</th><th class="num">报送率 Rate</th><th>文件 Files</th></tr></thead><tbody>')
     for c in q.get("completeness", []):
         ok = c["status"] == "received"
         status = f'<span class="{"ok" if ok else "bad"}">{escape(c["status_zh"])}{" ✓" if ok else " ✗"}</span>'
@@ -296,7 +335,7 @@ def _quality_section(data: ReportData) -> str:
                    f'<td class="note">{escape(", ".join(c["files"]))}</td></tr>')
     out.append("</tbody></table><p class='note'>报送乡镇：按乡镇报送的数据（常住人口、村（居）委会成员、按乡镇填报的报表项）"
                "当年有记录的乡镇街道数；出生、死亡、案件等全区登记收到即覆盖全区（某乡镇无记录可能只是当年无事件）。"
-               "来源 marts.fct_reporting_completeness。</p>")
+               "来源：分析库表 marts.fct_reporting_completeness。</p>")
     publication = q.get("publication", [])
     out.append("<h3>扣发与覆盖不全的指标 <span class='en'>Figures withheld or on incomplete coverage</span></h3>")
     if not publication:
@@ -304,7 +343,7 @@ def _quality_section(data: ReportData) -> str:
     else:
         out.append("<p class='note'>缺少所需数据（未报送、整份拒收、未通过阻断性检查）的指标本年度扣发；"
                    "只有部分乡镇街道数据齐全的指标只按这些乡镇计算（分子分母同口径），标注覆盖情况，不作达标判断。"
-                   "来源 marts.fct_indicator_publication。</p>")
+                   "来源：分析库表 marts.fct_indicator_publication。</p>")
         out.append('<table><thead><tr><th>指标 Indicator</th><th>状态 Status</th><th>原因 Reason</th></tr></thead><tbody>')
         for r in publication:
             cls = "bad" if r["publication_status"] == "withheld" else "note"
@@ -318,8 +357,9 @@ def _quality_section(data: ReportData) -> str:
             [(data.departments.get(d["department"], d["department"] or "—"), d["rows_quarantined"] or 0,
               f"读取 {d['rows_read']} · 入库 {d['rows_loaded']} · 隔离 {d['rows_quarantined']}") for d in by_dept],
             "各部门隔离行数", "行"))
-        out.append('<table><thead><tr><th>部门</th><th class="num">文件</th><th class="num">读取行</th><th class="num">入库行</th>'
-                   '<th class="num">隔离行</th><th class="num">隔离率</th><th class="num">提示行</th></tr></thead><tbody>')
+        out.append('<table><thead><tr><th>部门 Department</th><th class="num">文件 Files</th><th class="num">读取行 Read</th>'
+                   '<th class="num">入库行 Loaded</th><th class="num">隔离行 Quarantined</th><th class="num">隔离率 Share</th>'
+                   '<th class="num">提示行 Flagged</th></tr></thead><tbody>')
         for d in by_dept:
             rate = (d["rows_quarantined"] or 0) / d["rows_read"] * 100 if d["rows_read"] else 0
             out.append(f'<tr><td>{escape(data.departments.get(d["department"], d["department"] or "—"))}</td><td class="num">{d["files"]}</td>'
@@ -331,25 +371,33 @@ def _quality_section(data: ReportData) -> str:
     if q.get("rejected_files"):
         out.append("<p class='bad'>整份拒收的文件：" + escape("、".join(r["source_file"] or "" for r in q["rejected_files"])) + "</p>")
     if q.get("top_reasons"):
-        out.append("<h3>主要隔离原因 <span class='en'>Main reasons for quarantine</span></h3><table><thead><tr><th>部门</th><th>规则</th><th>原因</th><th class='num'>行数</th></tr></thead><tbody>")
+        out.append("<h3>主要隔离原因 <span class='en'>Main reasons for quarantine</span></h3><table><thead><tr><th>部门 Department</th>"
+                   "<th>规则 Rule</th><th>原因 Reason</th><th class='num'>行数 Rows</th></tr></thead><tbody>")
         for r in q["top_reasons"]:
-            out.append(f'<tr><td>{escape(data.departments.get(r["department"], r["department"] or "—"))}</td><td class="code">{escape(r["rule_id"] or "")}</td>'
+            label_zh, label_en = data.labels.rule(r["rule_id"])
+            out.append(f'<tr><td>{escape(data.departments.get(r["department"], r["department"] or "—"))}</td>'
+                       f'<td class="label">{escape(label_zh)}<span class="en">{escape(label_en)}</span></td>'
                        f'<td>{escape(r["reason_zh"] or "")}</td><td class="num">{r["n"]:,}</td></tr>')
         out.append("</tbody></table>")
-    out.append(_exclusions_table(q.get("exclusions")))
+    out.append(_exclusions_table(q.get("exclusions"), data.labels))
     out.append("<h3>未通过的质量规则 <span class='en'>Failed Great Expectations rules (latest check of each extract)</span></h3>")
+    # the quality pages lie beside the reports folder in the exports (exports/quality/, defs/quality/reports.py)
+    out.append("<p class='note'>每个报表每条规则的检查结果：<a href=\"../quality/summary.html\">数据质量检查结果 summary.html</a>"
+               "（导出目录 quality/，离线可打开，并链接 Great Expectations Data Docs）。</p>")
     gx = q.get("gx_failures")
     if gx is None:
-        out.append("<p>尚无质量检查记录（audit.gx_results）。</p>")
+        out.append("<p>尚无质量检查记录（审计表 audit.gx_results）。</p>")
     elif not gx:
         out.append("<p class='ok'>最近一次检查全部通过。</p>")
     else:
-        out.append("<table><thead><tr><th>部门</th><th>报表</th><th>规则</th><th>级别</th><th class='num'>不符行数</th><th>说明</th></tr></thead><tbody>")
+        out.append("<table><thead><tr><th>部门 Department</th><th>报表 Extract</th><th>规则 Rule</th><th>级别 Severity</th>"
+                   "<th class='num'>不符行数 Rows</th><th>说明 Description</th></tr></thead><tbody>")
         for r in gx:
-            level = "阻断 blocking" if r["severity"] == "blocking" else "警告 warning"
+            level = data.labels.term("severity", r["severity"])
             unexpected = "" if r["unexpected_count"] is None else f"{r['unexpected_count']:,}"
-            out.append(f'<tr><td>{escape(data.departments.get(r["department"], r["department"] or "—"))}</td><td>{escape(r["extract"])}</td>'
-                       f'<td class="code">{escape(r["rule_id"])}</td><td>{level}</td>'
+            out.append(f'<tr><td>{escape(data.departments.get(r["department"], r["department"] or "—"))}</td>'
+                       f'<td>{escape(data.labels.extract(r["extract"]))}</td>'
+                       f'<td class="code">{escape(r["rule_id"])}</td><td>{escape(level)}</td>'
                        f'<td class="num">{unexpected}</td>'
                        f'<td>{escape(r["description_zh"] or "")}</td></tr>')
         out.append("</tbody></table>")
@@ -373,7 +421,12 @@ def _quality_section(data: ReportData) -> str:
         for row in shown.iter_rows(named=True):
             cells = []
             for c, v in row.items():
-                text = IMPORTANCE_ZH.get(v, v) if c == "importance" else data.departments.get(v, v) if c == "departments" else v
+                if c in ("importance", "rule_group"):
+                    text = data.labels.term(c, v)
+                elif c == "departments":  # one or several department codes, comma-separated
+                    text = "、".join(data.departments.get(d.strip(), d.strip()) for d in (v or "").split(",") if d.strip())
+                else:
+                    text = v
                 cells.append(f"<td>{escape('' if text is None else str(text))}</td>")
             out.append("<tr>" + "".join(cells) + "</tr>")
         out.append("</tbody></table>")
@@ -381,28 +434,34 @@ def _quality_section(data: ReportData) -> str:
     return "\n".join(out)
 
 
-def _exclusions_table(rows: list[dict] | None) -> str:
+def _exclusions_table(rows: list[dict] | None, labels) -> str:
     """未能使用的记录数 per indicator (district, report year), as main_marts.fct_indicator_exclusions counts them."""
     out = ["<h3>未能使用的记录数 <span class='en'>Records not usable, by indicator (district)</span></h3>"]
     if rows is None:
-        out.append("<p class='note'>指标排除记录表 main_marts.fct_indicator_exclusions 尚未建立，本节暂缺。</p>")
+        out.append("<p class='note'>指标排除记录表 marts.fct_indicator_exclusions 尚未建立，本节暂缺。</p>")
         return "\n".join(out)
     if not rows:
         out.append("<p class='ok'>本年度各指标的记录均可使用。</p>")
         return "\n".join(out)
-    out.append('<table><thead><tr><th>指标 Indicator</th><th class="num">字段无效（未计入）</th><th>无效字段</th>'
-               '<th class="num">整条隔离（未计入）</th><th class="num">性别不详（仅计入合计）</th>'
-               '<th class="num">城乡不详（仅计入合计）</th></tr></thead><tbody>')
+    out.append('<table><thead><tr><th>指标 Indicator</th><th class="num">字段无效（未计入） Field invalid</th><th>无效字段 Fields</th>'
+               '<th class="num">整条隔离（未计入） Quarantined</th><th class="num">性别不详（仅计入合计） Sex unknown</th>'
+               '<th class="num">城乡不详（仅计入合计） Residence unknown</th></tr></thead><tbody>')
     def n(v):
         return "" if not v else f"{v:,}"
     for r in rows:
         out.append(f'<tr><td>{escape(r["name_zh"] or r["indicator_code"])}</td><td class="num">{n(r["field_invalid"])}</td>'
-                   f'<td class="code">{escape(r["fields"] or "")}</td><td class="num">{n(r["record_quarantined"])}</td>'
+                   f'<td>{_field_labels(labels, r["fields"])}</td><td class="num">{n(r["record_quarantined"])}</td>'
                    f'<td class="num">{n(r["sex_unknown"])}</td><td class="num">{n(r["residence_unknown"])}</td></tr>')
     out.append("</tbody></table><p class='note'>字段无效：该指标需要的字段在入库时无效已置空，记录不计入该指标（仍计入不需要该字段的指标）；"
                "整条隔离：记录在入库时被整条隔离（见隔离清单），计入其报表为来源的每个指标；性别、城乡不详的记录只计入合计。"
-               "来源 main_marts.fct_indicator_exclusions。</p>")
+               "来源：分析库表 marts.fct_indicator_exclusions。</p>")
     return "\n".join(out)
+
+
+def _field_labels(labels, fields: str | None) -> str:
+    """'birth_date, sex' -> 出生日期、性别, each with its template column name in small type."""
+    names = [f.strip() for f in (fields or "").split(",") if f.strip()]
+    return "、".join(f'{escape(labels.field_label(f))}<span class="code"> {escape(f)}</span>' for f in names)
 
 
 def _methods_section(data: ReportData) -> str:
@@ -431,7 +490,10 @@ pooled rates with exact limits; trends with t quantiles for the number of points
                        f'<td>{escape(r.get("description_zh") or "")}<br><span class="en">{escape(r.get("description_en") or "")}</span></td></tr>')
         out.append("</tbody></table>")
     out.append("""<h3>小数字 Small numbers</h3><p>率与比均附事件数与95%置信区间（见分析库）；事件数少于20的率以 * 标注。
-本报告为报送区妇儿工委的内部报告，不做小数保护；对外公布的表格见省级报送“公开”版（1至阈值的计数及由其计算的率已做一次与二次抑制）。</p>""")
+本报告为报送区妇儿工委的内部报告，不做小数保护，不得对外公布；对外公布请用省级报送和指标数据的“公开”版
+（exports/submissions/…/公开_…、exports/indicators/公开_…：1至阈值的计数已做一次与二次抑制，分子或分母被抑制的率一并抑制）。
+<span class="en">This report is internal (no small-cell protection). Publish the 公开 editions of the provincial
+submission and of the indicator export instead: small counts and every count or rate they could be recovered from are suppressed.</span></p>""")
     out.append(_unmeasured_goals(data))
     out.append("</section>")
     return "\n".join(out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,10 +49,16 @@ def main() -> int:
     if not todo:
         return 0
     proc = subprocess.run([str(Path(sys.executable).with_name("sqlfluff")), "lint", "--processes", "2",
-                           "--disable-progress-bar", *todo], cwd=DBT)
-    if proc.returncode == 0:
-        CACHE.parent.mkdir(parents=True, exist_ok=True)
-        CACHE.write_text(json.dumps({"context": context, "files": hashes}, indent=0), encoding="utf-8")
+                           "--disable-progress-bar", *todo], cwd=DBT, capture_output=True, text=True)
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    failed = set(re.findall(r"^== \[(.+?)\] FAIL", proc.stdout, re.M))
+    if proc.returncode not in (0, 1):  # 1: findings; anything else: sqlfluff itself failed, trust nothing
+        return proc.returncode
+    # files that passed need not be parsed again, even when others failed
+    keep = {name: sha for name, sha in hashes.items() if name not in failed and (name in todo or passed.get(name) == sha)}
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.write_text(json.dumps({"context": context, "files": keep}, indent=0), encoding="utf-8")
     return proc.returncode
 
 

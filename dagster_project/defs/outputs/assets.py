@@ -21,7 +21,8 @@ MART_KEYS = mart_keys()
     key=AssetKey(["exports", "indicator_tables"]),
     deps=MART_KEYS,
     group_name="outputs",
-    description="指标表导出（XLSX、CSV，中文表头在前，小数值单元格已保护）/ indicator tables export.",
+    description="指标表导出（XLSX、CSV、Parquet，中文表头在前）：公开版（与省级报送相同的小数保护）与内部使用版（全部数值）"
+                " / indicator tables: public edition (protected as the submission) and internal edition.",
     kinds={"xlsx", "csv"},
 )
 def indicator_table_exports(context: AssetExecutionContext) -> MaterializeResult:
@@ -54,7 +55,8 @@ def department_feedback(context: AssetExecutionContext) -> MaterializeResult:
     key=AssetKey(["exports", "annual_report"]),
     deps=MART_KEYS,
     group_name="outputs",
-    description="年度监测报告（最近年度）：单个HTML文件，中文，内嵌SVG图表，无需联网 / the annual monitoring report for the latest year.",
+    description="年度监测报告（最近年度，内部使用）：单个HTML文件，中文，内嵌SVG图表，无需联网，A4打印 / "
+                "the annual monitoring report for the latest year (internal).",
     kinds={"html"},
 )
 def annual_report(context: AssetExecutionContext) -> MaterializeResult:

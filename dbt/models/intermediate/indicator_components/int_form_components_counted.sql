@@ -67,7 +67,8 @@ with resolved as (
     select * from {{ ref('int_form_values_resolved') }}
 ),
 sexes as (
-    select * from (values ('1'), ('2'), ('_T')) as s (sex)  -- noqa: AL05 (the alias carries the column name)
+    -- the alias is what names the column (sex)
+    select * from (values ('1'), ('2'), ('_T')) as s (sex)  -- noqa: AL05
 ),
 -- population of each area (any level): townships summed up the areas hierarchy
 population_by_area as (

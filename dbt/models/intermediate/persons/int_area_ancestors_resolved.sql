@@ -1,7 +1,8 @@
 -- 区划层级闭包 · every area paired with itself and each ancestor on the areas seed's parent_code chain.
 -- The rollup sums components to each ancestor whose level is in var('rollup_levels').
 with recursive chain (area_code, ancestor_code, depth) as (
-    select area_code, area_code, 0  -- noqa: AL08 (the CTE's column list names them)
+    -- the CTE's column list names them
+    select area_code, area_code, 0  -- noqa: AL08
     from {{ ref('areas') }}
     union all
     select chain.area_code, parent.parent_code, chain.depth + 1
