@@ -128,7 +128,7 @@ def test_cli_status_names_the_blocking_finding_and_a_failed_step_in_one_line(wor
     """`cli status` lists the blocking findings (file, row, column, what to do) and an alert's failed steps as
     one line each, never Dagster's "Execution of step … failed" or a stack trace."""
     from dagster_project import cli
-    from dagster_project.operations import write_alert
+    from dagster_project.defs.automation.alerts import write_alert
 
     _write_files(workspace["raw"])
     from dagster_project.definitions import defs
