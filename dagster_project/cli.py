@@ -125,12 +125,22 @@ def _run_locked(args: argparse.Namespace, settings, run_id: str) -> int:
                                     run_id=run_id)
     elapsed = time.perf_counter() - started
     _print_summary(settings)
+    _print_blocking_findings(settings)
     publication = read_publication(settings.published_db) or {}
     if not result.success:
-        failed = sorted({e.step_key for e in result.all_events if e.is_step_failure and e.step_key})
-        message = next((e.message for e in result.all_events if e.is_step_failure), "") or ""
-        write_alert(alert_record(result.dagster_run, failed, message))
-        print(f"\n运行失败 / run FAILED in steps: {', '.join(failed)} ({elapsed:.1f}s)", file=sys.stderr)
+        from dagster_project.run_console import step_failure_line
+
+        failures = [e for e in result.all_events if e.is_step_failure and e.step_key]
+        failed = sorted({e.step_key for e in failures})
+        lines = list(dict.fromkeys(step_failure_line(e) for e in failures))
+        write_alert(alert_record(result.dagster_run, failed, "\n".join(lines)))
+        print(f"\n运行未完成：{len(failed)} 个步骤失败（{elapsed:.1f} 秒）/ the run did not complete: "
+              f"{len(failed)} step(s) failed", file=sys.stderr)
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+        print("处理办法：上面列出的阻断性问题由报送部门更正；其他错误请把下面的日志交给数据仓库管理员。/ What to do: "
+              "blocking findings above go to the sending department; for any other error send this log to the "
+              "warehouse team.", file=sys.stderr)
         print(f"完整日志 full log: {log_path}", file=sys.stderr)
         if publication.get("publication_id") == before:
             print("分析库未更新，仍为上一次发布的快照 / the analysts' database was not replaced "
@@ -293,6 +303,40 @@ def _print_summary(settings) -> None:
         print(f"{name:<22}{files:>11}{read or 0:>12}{loaded or 0:>13}{quarantined or 0:>18}{rejected:>15}")
 
 
+def _blocking_findings(settings):
+    """The blocking findings from work.duckdb, or from the published snapshot while a run writes it; None
+    when there is neither."""
+    import duckdb
+
+    from dagster_project.blocking_findings import read_blocking_findings
+    from dagster_project.publish import open_published_readonly
+
+    con = None
+    if settings.work_db.exists():
+        try:
+            con = database.connect(str(settings.work_db), read_only=True)
+        except duckdb.IOException:
+            con = None  # a run is writing it
+    if con is None and settings.published_db.exists():
+        con = open_published_readonly(settings.published_db)
+    if con is None:
+        return None
+    try:
+        return read_blocking_findings(con)
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def _print_blocking_findings(settings) -> None:
+    from dagster_project.blocking_findings import format_findings
+
+    findings = _blocking_findings(settings)
+    if findings is not None:
+        print("\n" + format_findings(findings))
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from dagster_project.defs.automation.alerts import alerts_file, read_alerts
     from dagster_project.publish import read_publication
@@ -302,6 +346,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     if running is not None:
         print(f"运行中 / in progress: {running.describe_zh()} / {running.describe_en()}")
     _print_summary(settings)
+    _print_blocking_findings(settings)
     publication = read_publication(settings.published_db)
     if publication:
         print(f"\n分析库 published: {settings.published_db}\n  publication {publication.get('publication_id')} "
@@ -320,9 +365,12 @@ def cmd_status(args: argparse.Namespace) -> int:
             steps = ", ".join(alert.get("failed_steps") or []) or "-"
             where = alert.get("source_file") or alert.get("partition") or ""
             print(f"  {alert.get('failed_at')}  run {alert.get('run_id', '')[:8]}  {where}  steps: {steps}")
-            message = (alert.get("message") or "").strip().splitlines()
-            if message:
-                print(f"      {message[0][:160]}")
+            from dagster_project.run_console import one_line
+
+            # one line per failed step (alerts written before issue 17 held Dagster's "Execution of step … failed")
+            for line in (alert.get("message") or "").strip().splitlines()[:5]:
+                if line.strip() and not line.startswith("Execution of step"):
+                    print(f"      {one_line(line, 200)}")
     else:
         print("\n无运行失败告警 / no failed-run alerts")
     return 0

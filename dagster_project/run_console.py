@@ -11,6 +11,7 @@ needs. The job is run with two loggers instead (`--verbose` adds Dagster's conso
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -74,9 +75,7 @@ class ProgressHandler(logging.Handler):
             stage.seconds += record.created - self.started.get(event.step_key, record.created)
             if kind == "STEP_FAILURE":
                 stage.failed += 1
-                detail = (event.step_failure_data.error.message if event.step_failure_data and
-                          event.step_failure_data.error else record.getMessage()).strip().splitlines()
-                self._print(f"  ✗ 步骤失败 step failed: {event.step_key} — {(detail or [''])[0][:200]}")
+                self._print(f"  ✗ 步骤失败 step failed: {step_failure_line(event)}")
             if stage.done == stage.size:
                 seconds = stage.seconds
                 verdict = "完成 ok" if not stage.failed else f"{stage.failed} 步失败 failed"
@@ -124,3 +123,35 @@ def library_warnings_to(path: Path) -> logging.Handler:
     library.addHandler(handler)
     library.propagate = False
     return handler
+
+
+def one_line(text: str, limit: int = 240) -> str:
+    """An error message as one line for a clerk: no stack trace, no SQL echoed back line by line.
+
+    The first non-empty line; when it only says that something failed ("dbt build failed in step …." or
+    "… Error: ..." followed by the SQL's `LINE 1:` context), the first line that names the error is added.
+    """
+    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    lines = [ln for ln in lines if not ln.startswith(("Traceback", "File \"", "LINE ", "^"))]
+    if not lines:
+        return ""
+    first = lines[0]
+    if len(lines) > 1 and first.endswith((".", ":")) and "rror" not in first:
+        detail = next((ln for ln in lines[1:] if "rror" in ln or "失败" in ln or "错误" in ln), lines[1])
+        first = f"{first} {detail}"
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
+def step_failure_line(event) -> str:
+    """What a failed step says to a clerk: its stage in Chinese and English, and its error in one line
+    (the error Dagster caught, never its "Execution of step … failed" wrapper or a stack trace)."""
+    data = getattr(event, "step_failure_data", None)
+    error = data.error if data is not None else None
+    while (error is not None and getattr(error, "cause", None) is not None
+           and (getattr(error, "cls_name", None) or "").startswith("Dagster")):
+        error = error.cause  # "Error occurred while executing op …": the user code's own error is the cause
+    text = (error.message if error is not None else getattr(event, "message", "")) or ""
+    cls_name = getattr(error, "cls_name", None)
+    if cls_name and cls_name != "Failure":
+        text = re.sub(rf"^[\w.]*{re.escape(cls_name)}: ", "", text.lstrip())  # 'duckdb.IOException: '
+    return f"{stage_of(event.step_key or '')} · {event.step_key}: {one_line(text)}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import shutil
 import signal
 import sys
@@ -221,6 +222,8 @@ def generate(options: Options) -> Path:
     part_files = [parts / (f["path"].replace("/", "__") + ".jsonl") for f in files]
     manifest = manifest_io.build(opts, files, contracts.version, extracts_seen,
                                  0.0 if options.clean else options.defect_rate)
+    if not options.clean and options.defect_rate > 0:
+        manifest["misnamed_files"] = [m for m in [write_file_named_after_a_pupil(options.out, files)] if m]
     manifest_io.write(options.manifest_path, manifest, [p for p in part_files if p.exists()])
     shutil.rmtree(parts, ignore_errors=True)
     took = time.perf_counter() - started
@@ -228,6 +231,26 @@ def generate(options: Options) -> Path:
     say(f"done: {len(files)} files, {manifest['summary']['rows']:,} rows, {size / 1e6:.1f} MB, "
         f"{manifest['summary']['defects']:,} defects in {took:.1f} s; manifest {options.manifest_path}")
     return options.manifest_path
+
+
+def write_file_named_after_a_pupil(out: Path, files: list[dict]) -> dict | None:
+    """A clerk's one-pupil export named after the pupil's 学籍号 ('G' + ID number), beside the students files:
+    `education/students_<year>_G430502….csv`. It matches no template (so it is not loaded), and the
+    warehouse must record and report it without the ID number in its name (issue 17). Its two lines are
+    the header and the first 'G' + ID row of the latest students CSV, as written. None when there is none."""
+    students = [f for f in files if f["extract"] == "students" and f["path"].endswith(".csv")]
+    if not students:
+        return None
+    latest = max(students, key=lambda f: f["year"])
+    lines = (out / latest["path"]).read_bytes().splitlines(keepends=True)
+    row = next((line for line in lines[1:] if re.match(rb"G\d{17}[\dX]", line)), None)
+    if row is None:
+        return None
+    number = row.split(b",", 1)[0].decode("ascii")
+    path = out / "education" / f"students_{latest['year']}_{number}.csv"
+    path.write_bytes(lines[0] + row)
+    return {"path": path.relative_to(out).as_posix(), "rows": 1,
+            "why": "named after a pupil's 学籍号 ('G' + ID number): matches no template; its name must be masked"}
 
 
 def _lazy(function, *args):

@@ -1,7 +1,7 @@
 """A blocking quality failure withholds only the failing extract's period, seen through Dagster.
 
 The births 2023 file passes every row rule of ingestion (so it is loaded), but a clerk pasted a
-mother's ID number into 出生编号 (birth_id): the births suite's blocking rule `no_id_number.birth_id`
+mistyped old 15-digit ID number into 出生编号 (birth_id): the births suite's blocking rule `no_id_number.birth_id`
 fails. A clean births 2022 file and a students file are also there. The job runs with raw births and
 students, their dbt staging models and the end-of-run outputs. Expected: the run succeeds (a partial publication is normal); the
 births check fails with WARN severity and names 2023; the gate's verdicts say 2023 failed and 2022
@@ -28,7 +28,9 @@ BIRTH_HEADER = ["birth_id", "mother_id_number", "mother_birth_date", "township_c
                 "birth_date", "birth_weight_g", "gestation_weeks", "hospital_delivery"]
 STUDENT_HEADER = ["student_id", "id_number", "sex", "birth_date", "township_code", "residence", "school_code",
                   "school_type", "grade", "graduating"]
-PASTED_ID = make_id("19900101", "2", seq="77")
+# A mistyped old 15-digit ID number (1990-02-30 does not exist): not ID-shaped for ingestion, which stores
+# it as sent (a well-formed ID number in a record number is pseudonymised), but caught by the gate.
+PASTED_ID = "430502900230122"
 ID_SHAPED = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 
 
@@ -111,3 +113,36 @@ def test_blocking_failure_withholds_only_the_failing_period(workspace):
     # The feedback workbook of the failed period is written, with its findings sheet.
     book = openpyxl.load_workbook(workspace["exports"] / "feedback" / "health_2023.xlsx", read_only=True)
     assert "核查发现 Findings" in book.sheetnames
+    # ... and, first, what stopped it (issue 17 item 4): file, row, column, rule, what to do
+    assert book.sheetnames[0] == "阻断问题 Blocking"
+    header, *rows = list(book["阻断问题 Blocking"].iter_rows(values_only=True))
+    assert [(r[header.index("文件 File")], r[header.index("行号 Row")], r[header.index("列 Column")],
+             r[header.index("规则 Rule")]) for r in rows] == [
+        ("health/births_2023.csv", 5, "出生编号 birth_id", "no_id_number.birth_id")]
+    assert "请从该列删去身份证号后重新报送" in rows[0][header.index("问题及处理办法")]
+    assert "阻断问题 Blocking" not in openpyxl.load_workbook(
+        workspace["exports"] / "feedback" / "health_2022.xlsx", read_only=True).sheetnames
+
+
+def test_cli_status_names_the_blocking_finding_and_a_failed_step_in_one_line(workspace, capsys):
+    """`cli status` lists the blocking findings (file, row, column, what to do) and an alert's failed steps as
+    one line each, never Dagster's "Execution of step … failed" or a stack trace."""
+    from dagster_project import cli
+    from dagster_project.defs.automation.alerts import write_alert
+
+    _write_files(workspace["raw"])
+    from dagster_project.definitions import defs
+
+    births = AssetKey(["raw", "births"])
+    defs.resolve_job_def("monitoring_job").execute_in_process(
+        instance=DagsterInstance.ephemeral(), raise_on_error=False, asset_selection=[births])
+    write_alert({"run_id": "r-1", "failed_at": "2026-12-03T10:00:00", "failed_steps": ["dbt_health"],
+                 "message": "指标计算 indicators (dbt) · dbt_health: Binder Error: column \"x\" not found"})
+    assert cli.main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "阻断性问题 1 项" in out
+    assert ("[卫健局 health] 2023年度 health/births_2023.csv，第5行，列「出生编号」(birth_id)："
+            "未通过质量关卡（no_id_number.birth_id，1 行）") in out
+    assert "处理办法：「出生编号」中出现了形似15位或18位身份证号的数字串" in out
+    assert "dbt_health: Binder Error: column \"x\" not found" in out
+    assert "Traceback" not in out and "Execution of step" not in out

@@ -350,3 +350,36 @@ def test_a_worker_gets_default_signal_dispositions_back(monkeypatch) -> None:
     finally:
         signal.signal(signal.SIGTERM, before[0])
         signal.signal(signal.SIGINT, before[1])
+
+
+def test_some_pupils_have_a_g_plus_id_student_number_that_links_across_years_and_files(defective) -> None:
+    """The national 学籍号 'G' + ID number (issue 17): a share of pupils, the same number every year and in the
+    health survey; and one misnamed one-pupil file carries such a number in its name (matching no template)."""
+    out, manifest = defective
+    by_year, ids_of, pupils = {}, {}, {}
+    for f in manifest["files"]:
+        if f["extract"] not in ("students", "student_health"):
+            continue
+        header, rows = _rows(out / f["path"])
+        sid = _column(header, f["extract"], "student_id")
+        numbers = {r[sid] for r in rows if r[sid].startswith("G")}
+        by_year[(f["extract"], f["year"])] = numbers
+        pupils[(f["extract"], f["year"])] = len(rows)
+        if f["extract"] == "students":
+            pid = _column(header, "students", "id_number")
+            ids_of.update({r[sid]: r[pid] for r in rows if r[sid].startswith("G") and len(r[pid]) == 18})
+    first, last = (by_year[("students", y)] for y in YEARS)
+    assert first and last
+    assert 0.04 < len(last) / pupils[("students", YEARS[-1])] < 0.15   # a share of the pupils (8 %)
+    assert len(first & last) > 0.7 * len(first)        # most pupils are at school both years, same 学籍号
+    surveyed = by_year[("student_health", YEARS[-1])]
+    assert surveyed and len(surveyed & last) > 0.95 * len(surveyed)  # the survey uses the same numbers
+    # the number is 'G' + the pupil's own, valid ID number
+    assert len(ids_of) > 0.9 * len(last)
+    for number, id_number in list(ids_of.items())[:200]:
+        # (the ID column may carry a defect such as a lower-case x; the 学籍号 holds the number as issued)
+        assert number[1:18] == id_number[:17] and idnumbers.check_char(number[1:18]) == number[18]
+    [misnamed] = manifest["misnamed_files"]
+    name = misnamed["path"].rsplit("/", 1)[-1]
+    assert name.startswith(f"students_{YEARS[-1]}_G4305") and (out / misnamed["path"]).is_file()
+    assert len(_rows(out / misnamed["path"])[1]) == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from dagster_project.config import PROJECT_ROOT
@@ -27,7 +28,10 @@ pytestmark = pytest.mark.slow(seconds=95)
 SENT = ["population", "births", "deaths", "students", "student_health", "committee_members"]
 DISTRICT = "430502"
 DROPPED = "430502009"
-PASTED_ID = "430502199001011220"  # an ID-shaped birth_id: the births suite's blocking rule no_id_number.birth_id
+# A mistyped old 15-digit ID number (its date, 1990-02-30, does not exist) pasted into a birth_id: ingestion
+# cannot tell it from a record number (it pseudonymises only ID-shaped numbers, see ingest/idnumber.py), the
+# births suite's blocking rule no_id_number.birth_id catches it. (A well-formed ID number would be pseudonymised.)
+PASTED_ID = "430502900230122"
 
 
 def catalogue() -> dict[str, dict]:
@@ -186,6 +190,33 @@ def test_no_attainment_flips_silently_on_incomplete_coverage(runs):
     assert sum(a == "incomplete_coverage" for _, a, _ in incomplete) >= 3
     judged_before = {c for (c, y), a in runs["attainment_before"].items() if y == 2024 and a in ("met", "not_met")}
     assert judged_before & {c for c, _, _ in incomplete}  # verdicts that would otherwise have moved
+
+
+def test_the_blocking_failure_is_told_to_the_clerk_with_file_row_column_and_what_to_do(runs):
+    """Issue 17 item 4: the console summary, `cli status` and the health feedback workbook of 2023 each say
+    which file, row and column stopped the births of 2023 and what to do; no stack trace anywhere."""
+    second = runs["second"]
+    assert second.returncode == 0, second.output[-3000:]
+    status = run_cli(runs["ws"], "status")
+    assert status.returncode == 0, status.output[-2000:]
+    where = "health/births_2023.csv，第6行，列「出生编号」(birth_id)"
+    for output in (second.output, status.output):
+        assert "阻断性问题 1 项" in output, output[-3000:]
+        assert f"[卫健局 health] 2023年度 {where}：未通过质量关卡（no_id_number.birth_id，1 行）" in output
+        assert "处理办法：「出生编号」中出现了形似15位或18位身份证号的数字串" in output
+        assert "Traceback" not in output and "Execution of step" not in output
+    book = openpyxl.load_workbook(runs["ws"]["exports"] / "feedback" / "health_2023.xlsx", read_only=True)
+    assert book.sheetnames[0] == "阻断问题 Blocking"
+    rows = list(book["阻断问题 Blocking"].iter_rows(values_only=True))
+    header = list(rows[0])
+    found = dict(zip(header, rows[1]))
+    assert len(rows) == 2
+    assert (found["文件 File"], found["行号 Row"], found["列 Column"], found["规则 Rule"]) == (
+        "health/births_2023.csv", 6, "出生编号 birth_id", "no_id_number.birth_id")
+    assert "请从该列删去身份证号后重新报送" in found["问题及处理办法"]
+    # the education workbook of 2023 has no blocking sheet: nothing stopped its data
+    assert "阻断问题 Blocking" not in openpyxl.load_workbook(
+        runs["ws"]["exports"] / "feedback" / "education_2023.xlsx", read_only=True).sheetnames
 
 
 def test_a_blocking_failure_in_births_withholds_only_the_figures_of_that_period_that_use_births(runs):

@@ -3,6 +3,10 @@
 `exports/feedback/<department>_<year>.xlsx`, one per department and period that
 had files this run, so the clerk who sent the file knows exactly what to fix.
 
+The 阻断问题 Blocking sheet (first, only where there are any) lists what stopped the department's data:
+files rejected as a whole and periods that failed the quality gate's blocking rules, with file, sheet, row,
+column and what to do (blocking_findings.py, the same list `cli run` and `cli status` print).
+
 The 核查发现 Findings sheet lists the validation rules (dbt/seeds/validation_rules.csv) that
 failed for the department's figures in that year, from `main_marts.fct_validation_findings`:
 consistency with other departments' figures, missing townships or files, jumps against
@@ -25,6 +29,10 @@ import duckdb
 import polars as pl
 
 from dagster_project import database
+from dagster_project.blocking_findings import COLUMNS as BLOCKING_COLUMNS
+from dagster_project.blocking_findings import SHEET as BLOCKING_SHEET
+from dagster_project.blocking_findings import read_blocking_findings
+from dagster_project.blocking_findings import sheet_rows as blocking_sheet_rows
 from dagster_project.config import Settings
 from dagster_project.exports.spreadsheet_safety import write_spreadsheet_csv
 from dagster_project.exports.worksheets import INTEGER, open_workbook, write_notes, write_sheet
@@ -118,6 +126,10 @@ FORMATS = {
 }
 NOTES_SHEET = "说明 Notes"
 NOTES = [
+    ("阻断问题 Blocking", "整份文件被拒收，或该报送期未通过质量关卡的阻断性规则：相关数据未计入指标。请按“问题及处理办法”"
+     "更正后重新报送（文件、工作表、行号、列指明位置）。",
+     "The file was rejected, or the period failed a blocking quality rule: its figures are withheld. Correct as "
+     "the sheet says (file, sheet, row, column) and send the file again."),
     ("隔离 quarantined", "该行未入库，不计入任何指标；请按“问题及修改建议”更正后重新报送。",
      "The row was not loaded and counts in no indicator; correct it as the suggestion says and send the file again."),
     ("置空 field blanked", "该行已入库，但所述字段已置空：该记录仍计入不需要此字段的指标。",
@@ -240,10 +252,16 @@ def write_feedback_files(settings: Settings, con: duckdb.DuckDBPyConnection | No
                             f"FROM {FINDINGS_TABLE}")
         periods = con.execute(f"SELECT * FROM ({periods_sql}) ORDER BY 1, 2 NULLS FIRST").fetchall()
         note = _findings_note(con) if findings else None
+        blocking = read_blocking_findings(con)
         for department, year in periods:
             path = out_dir / f"{department}_{year if year is not None else 'all'}.xlsx"
             notes: dict[str, str] = {}
-            sheets = {
+            sheets = {}
+            stopped = blocking_sheet_rows(blocking, department, year)
+            if stopped:  # first: what stopped the department's data is what the clerk must fix first
+                sheets[BLOCKING_SHEET] = pl.DataFrame(stopped, schema={c: pl.String for c in BLOCKING_COLUMNS}
+                                                      | {"行号 Row": pl.Int64, "行数 Rows": pl.Int64})
+            sheets |= {
                 "概要 Summary": _frame(con, SUMMARY_SQL, [department, year]),
                 "按规则汇总 By rule": _frame(con, BY_RULE_SQL, [department, year]),
             }

@@ -31,7 +31,8 @@ AUDIT_DDL = [
         message_en VARCHAR,
         notes VARCHAR,
         contract_version INTEGER,
-        loaded_at TIMESTAMP
+        loaded_at TIMESTAMP,
+        sheet_name VARCHAR           -- XLSX: the worksheet read (the one whose header matches the template)
     )""",
     """CREATE TABLE IF NOT EXISTS audit.quarantine (
         load_id VARCHAR, extract VARCHAR, department VARCHAR, period_year INTEGER, source_file VARCHAR,
@@ -67,13 +68,16 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the raw and audit tables if missing, add columns raw tables lack (idempotent)."""
     extracts = load_contracts().extracts.values()
     tables = con.execute(
-        "SELECT schema_name || '.' || table_name, bool_or(column_name = '_invalid_fields') FROM duckdb_columns() "
+        "SELECT schema_name || '.' || table_name, bool_or(column_name = '_invalid_fields'), "
+        "bool_or(column_name = 'sheet_name') FROM duckdb_columns() "
         "WHERE schema_name IN ('raw', 'audit') GROUP BY ALL").fetchall()
-    present = {name for name, _ in tables}
+    present = {name for name, _, _ in tables}
     # A raw table made before `_invalid_fields` existed gets the column (its rows: nothing blanked).
     raw_tables = {e.raw_table for e in extracts}
-    outdated = {name for name, has in tables if name in raw_tables and not has}
-    if AUDIT_TABLES | raw_tables <= present and not outdated:  # one query, not ~20 DDL a file
+    outdated = {name for name, has, _ in tables if name in raw_tables and not has}
+    # A ledger made before `sheet_name` existed gets the column (its rows: not recorded).
+    old_ledger = any(name == "audit.file_loads" and not has_sheet for name, _, has_sheet in tables)
+    if AUDIT_TABLES | raw_tables <= present and not outdated and not old_ledger:  # one query, not ~20 DDL a file
         return
     for ddl in AUDIT_DDL:
         con.execute(ddl)
@@ -81,3 +85,5 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(extract.ddl())
     for table in sorted(outdated):
         con.execute(f"ALTER TABLE {table} ADD COLUMN _invalid_fields VARCHAR[] DEFAULT []")
+    if old_ledger:
+        con.execute("ALTER TABLE audit.file_loads ADD COLUMN sheet_name VARCHAR")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dagster_project.contracts import Contracts, Extract
+from dagster_project.ingest.idnumber import mask_id_numbers
 
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".txt")
 _SEPARATOR_RUN = re.compile(r"[\s\-_]+")
@@ -36,6 +37,20 @@ class DroppedFile:
     period_year: int | None
     source_department: str | None
     blocked: str | None = None          # why the file must not be opened (e.g. a link out of the raw dir)
+
+    @property
+    def shown(self) -> str:
+        """The path as stored and shown anywhere (ledger, findings, logs, events, feedback): an ID number in
+        a file or folder name (`births_430502…_2023.csv`) is masked (idnumber.mask_id_numbers)."""
+        return mask_id_numbers(self.relative) or self.relative
+
+    @property
+    def key(self) -> str:
+        """A name to remember the file by outside the raw folder (the file-drop sensor's cursor in Dagster's
+        storage): `shown`, plus a hash of the real name when masking changed it, so two masked names differ."""
+        if self.shown == self.relative:
+            return self.relative
+        return f"{self.shown}#{hashlib.sha256(self.relative.encode('utf-8')).hexdigest()[:12]}"
 
     @property
     def partition(self) -> tuple[str, int | None, str | None]:

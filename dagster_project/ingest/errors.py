@@ -26,10 +26,10 @@ class ExtractFileError(IngestError):
     """
 
     def __init__(self, file: str, rule_id: str, message_zh: str, message_en: str, line: int | None = None):
-        self.file = file
+        self.file = redact_identifiers(file)  # a file name can hold an ID number
         self.rule_id = rule_id
         self.message_zh = redact_identifiers(message_zh)
         self.message_en = redact_identifiers(message_en)
         self.line = line
         where = f" (line {line})" if line is not None else ""
-        super().__init__(f"{file}{where}: [{rule_id}] {self.message_zh} / {self.message_en}")
+        super().__init__(f"{self.file}{where}: [{rule_id}] {self.message_zh} / {self.message_en}")

@@ -142,3 +142,40 @@ def mask_id_numbers_expr(value: pl.Expr, *, near_ids: bool = False) -> pl.Expr:
         return series.clone().scatter(rows, masked)
 
     return value.map_batches(mask, return_dtype=pl.String, is_elementwise=True)
+
+
+# ------------------------------------------------------------------------------------------ pseudonyms in text
+# A citizen ID number inside a value that is not an ID-number column: a 学籍号 written 'G' + the pupil's ID
+# number (the national student number format), an ID typed into a record number. Such a value is stored with
+# each ID-shaped substring (the same definition as masking, above) replaced by its keyed pseudonym, the rest
+# kept: 'G430502200801011234' becomes 'G' + 64 hex digits. The pseudonym of a well-formed number is the one
+# `pseudonym` gives its 18-digit form (a 15-digit number is upgraded first, a lower-case x is upper-cased), i.e.
+# the person's `person_pid`; so a pupil's 学籍号 is the same pseudonym in every year's students file and in the
+# student health survey, and records still link. Excel's scientific rendering cannot be turned back into the
+# number: it is masked.
+_ID_SHAPED_HINT = re.compile(r"\d{15}|\d\.\d{5,}[Ee]")
+
+
+def _pseudonym_input(run: str) -> str:
+    digits = _ascii_digits(run).upper()
+    if len(digits) == 15 and not digits.endswith("X"):
+        first17 = digits[:6] + "19" + digits[6:]
+        return first17 + check_char(first17)
+    return digits
+
+
+def has_id_shaped(text: str | None) -> bool:
+    """Does `text` hold an ID-shaped substring (what `mask_id_numbers` would star)?"""
+    return bool(text) and _ID_SHAPED_HINT.search(text) is not None and mask_id_numbers(text) != text
+
+
+def pseudonymise_id_substrings(text: str | None, key: bytes) -> str | None:
+    """`text` with every ID-shaped substring replaced by its keyed pseudonym (see above)."""
+    if not text or _ID_SHAPED_HINT.search(text) is None:
+        return text
+
+    def replaced(m: re.Match) -> str:
+        run = m.group(0)
+        return pseudonym(key, _pseudonym_input(run)) if _is_id_shaped(run) else run
+
+    return _EXCEL_SCI.sub("************", _DIGIT_RUN.sub(replaced, text))

@@ -41,6 +41,7 @@ from dagster_project.ingest.read_ahead import ReadAhead, read_ahead
 from dagster_project.ingest.reader import ROW, OpenedTable, RawTable, open_table
 from dagster_project.ingest.rule_texts import EXCLUDE_FIELD_EN, EXCLUDE_FIELD_ZH, ROW_RULES, RULES
 from dagster_project.ingest.rules import apply_rules, file_rule_issues_sql, staging_select
+from dagster_project.ingest.upgrade import upgrade_stored_identifiers
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class _ReadFacts:
     encoding: str | None
     file_format: str | None
     rows_read: int
+    sheet_name: str | None = None
 
 
 @dataclass
@@ -128,6 +130,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[DroppedFile], contrac
     if not files:
         return
     ensure_schema(con)
+    upgrade_stored_identifiers(con, contracts, hmac_key)  # once: rows an earlier version stored (upgrade.py)
     choice = choose_current(files)
     files = choice.load
     current = frozenset(sha for (sha,) in con.execute("SELECT sha256 FROM audit.file_loads WHERE is_current").fetchall())
@@ -161,7 +164,7 @@ def load_file(
     try:
         return _load_file(con, dropped, contracts, hmac_key, ahead)
     except Exception as exc:
-        log.error("%s: internal error %s while loading\n%s", dropped.relative, type(exc).__name__,
+        log.error("%s: internal error %s while loading\n%s", dropped.shown, type(exc).__name__,
                   "".join(traceback.format_tb(exc.__traceback__)))
         try:
             sha = sha256_of(dropped.path)
@@ -180,10 +183,10 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes,
     current = con.execute(
         f"SELECT source_file FROM audit.file_loads WHERE {where} AND is_current AND sha256 = ?", [*params, sha]
     ).fetchone()
-    if current and current[0] != dropped.relative and _still_there(dropped, current[0]):
+    if current and current[0] != dropped.shown and _still_there(dropped, current[0]):
         return _record_duplicate_name(con, dropped, contracts, sha, load_id, current[0])
     if current:
-        return LoadResult(dropped.relative, extract.name, dropped.period_year, "unchanged", load_id,
+        return LoadResult(dropped.shown, extract.name, dropped.period_year, "unchanged", load_id,
                           message_zh=f"与已入库文件 {current[0]} 内容相同，跳过。",
                           message_en=f"Same content as the loaded file {current[0]}; skipped.")
     other = con.execute(
@@ -214,11 +217,11 @@ def _load_file(con, dropped: DroppedFile, contracts: Contracts, hmac_key: bytes,
                                            ahead.rules if ahead else None)
                 if rows_read == 0:
                     raise opened.header_only_error()
-                facts = _ReadFacts(opened.encoding, opened.file_format, rows_read)
+                facts = _ReadFacts(opened.encoding, opened.file_format, rows_read, opened.sheet_name)
                 notes = list(opened.notes)
         except ExtractFileError as err:
             return _record_file_rejection(con, dropped, contracts, sha, load_id, err.rule_id, err.message_zh,
-                                          err.message_en)
+                                          err.message_en, err.line)
         if whole:
             return _reject_all_rows(con, dropped, contracts, facts, sha, load_id, slices, *whole)
         return _replace_partition(con, dropped, contracts, hmac_key, sha, load_id, facts, slices, mapping, unknown,
@@ -340,6 +343,7 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
         notes.append(f"same content as {other[0]} (another period): loaded, rows flagged")
     if mapping.duplicated:
         notes.append("duplicate header(s) ignored: " + ", ".join(redact_identifiers(h) for h in mapping.duplicated))
+    _pseudonymise_text_columns(con, extract, hmac_key)
 
     con.execute("BEGIN TRANSACTION")
     try:
@@ -359,7 +363,7 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
         loaded = con.execute(f"SELECT count(*) FROM {extract.raw_table} WHERE _load_id = ?", [load_id]).fetchone()[0]
         if loaded + quarantined != facts.rows_read:
             raise AssertionError(
-                f"{dropped.relative}: row accounting broken: read {facts.rows_read}, loaded {loaded}, quarantined {quarantined}"
+                f"{dropped.shown}: row accounting broken: read {facts.rows_read}, loaded {loaded}, quarantined {quarantined}"
             )
         for table in ("audit.quarantine", "audit.row_flags"):  # from an earlier load of the same bytes
             con.execute(f"DELETE FROM {table} WHERE load_id = ?", [load_id])
@@ -374,8 +378,40 @@ def _replace_partition(con, dropped: DroppedFile, contracts: Contracts, hmac_key
         raise
     by_rule = dict(con.execute(
         f"SELECT rule_id, count(*) FROM {STAGING_ISSUES} WHERE action = 'quarantine' GROUP BY rule_id").fetchall())
-    return LoadResult(dropped.relative, extract.name, dropped.period_year, "loaded", load_id, facts.rows_read,
+    return LoadResult(dropped.shown, extract.name, dropped.period_year, "loaded", load_id, facts.rows_read,
                       loaded, quarantined, flagged, status_zh, status_en, by_rule)
+
+
+# DuckDB pre-filter of the values that may hold an ID-shaped substring (idnumber._ID_SHAPED_HINT)
+_ID_HINT_SQL = r"[0-9]{15}|[0-9]\.[0-9]{5,}[Ee]"
+
+
+def _pseudonymise_text_columns(con, extract: Extract, key: bytes) -> None:
+    """Free-text columns (contract type `string`: record numbers such as a 学籍号 'G' + ID number, school
+    codes, cause codes) keep no ID number: each ID-shaped substring of a staged value is replaced by its
+    keyed pseudonym (idnumber.pseudonymise_id_substrings), deterministically, so a 学籍号 is the same in every
+    year's file and in every extract that carries it. Done on the distinct candidate values only (a cheap
+    regex in DuckDB finds them), before the rows are inserted into the raw table."""
+    for col in extract.columns:
+        if col.type != "string":
+            continue
+        name = _ident_sql(col.name)
+        values = [v for (v,) in con.execute(
+            f"SELECT DISTINCT {name} FROM {STAGING_ROWS} WHERE regexp_matches({name}, ?)", [_ID_HINT_SQL]).fetchall()]
+        pairs = [(v, idnumber.pseudonymise_id_substrings(v, key)) for v in values]
+        pairs = [(old, new) for old, new in pairs if new != old]
+        if not pairs:
+            continue
+        frame = pl.DataFrame({"old": [p[0] for p in pairs], "new": [p[1] for p in pairs]})
+        con.register("_ingest_pseudonyms", frame.to_arrow())
+        try:
+            con.execute(f"UPDATE {STAGING_ROWS} SET {name} = m.new FROM _ingest_pseudonyms m WHERE {name} = m.old")
+        finally:
+            con.unregister("_ingest_pseudonyms")
+
+
+def _ident_sql(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _exclude_fields(con, extract: Extract) -> None:
@@ -453,7 +489,7 @@ def _insert_rows(con, extract: Extract, dropped: DroppedFile, sha: str, load_id:
         "$load_id AS _load_id", "$source_file AS _source_file", "$sha AS _source_sha256",
         f"{ROW} AS _row_number", "$period_year::INTEGER AS _period_year", "$source_department AS _source_department",
     ]
-    params = {"load_id": load_id, "source_file": dropped.relative, "sha": sha,
+    params = {"load_id": load_id, "source_file": dropped.shown, "sha": sha,
               "period_year": dropped.period_year, "source_department": dropped.source_department}
     if any(col.type == "id_number" for col in extract.columns):
         params |= {"ipad": ipad, "opad": opad}  # DuckDB refuses named parameters the SQL does not use
@@ -511,7 +547,7 @@ def _write_issues(con, source: str, dropped: DroppedFile, load_id: str, slices: 
     con.register("incoming_rule_texts", texts.to_arrow())
     try:
         params = {"load_id": load_id, "extract": dropped.extract.name, "department": dropped.extract.department,
-                  "period_year": dropped.period_year, "source_file": dropped.relative, **(extra or {})}
+                  "period_year": dropped.period_year, "source_file": dropped.shown, **(extra or {})}
         # A blanked field's finding says so (the rule's own text is about the value).
         enriched = (f"(SELECT i.*, CASE WHEN i.action = 'exclude_field' THEN t.reason_zh || {_sql_text(EXCLUDE_FIELD_ZH)} "
                     f"ELSE t.reason_zh END AS reason_zh, CASE WHEN i.action = 'exclude_field' THEN t.reason_en || ' ' || "
@@ -546,28 +582,30 @@ def _write_ledger(con, dropped, contracts, sha, load_id, facts: _ReadFacts | Non
         where, params = _ledger_partition_where(dropped)
         con.execute(f"UPDATE audit.file_loads SET is_current = FALSE, status = 'superseded' WHERE {where} AND is_current", params)
     con.execute(
-        "INSERT INTO audit.file_loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO audit.file_loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [load_id, dropped.extract.name if dropped.extract else None,
          dropped.extract.department if dropped.extract else dropped.path.parent.name,
-         dropped.source_department, dropped.period_year, dropped.relative, sha, _size(dropped),
+         dropped.source_department, dropped.period_year, dropped.shown, sha, _size(dropped),
          facts.encoding if facts else None, facts.file_format if facts else None,
          facts.rows_read if facts else 0, loaded, quarantined, flagged, status, status == "loaded",
          zh, en, json.dumps(notes, ensure_ascii=False) if notes else None, contracts.version,
-         dt.datetime.now().replace(microsecond=0)],
+         dt.datetime.now().replace(microsecond=0), facts.sheet_name if facts else None],
     )
 
 
-def _record_file_rejection(con, dropped, contracts, sha, load_id, rule_id, zh, en) -> LoadResult:
-    """The file could not be read as a table at all: ledger row only, no rows to account for."""
+def _record_file_rejection(con, dropped, contracts, sha, load_id, rule_id, zh, en, line: int | None = None) -> LoadResult:
+    """The file could not be read as a table at all: ledger row only, no rows to account for. The notes
+    hold the rule and, where one line is at fault, `line N` (blocking_findings.py shows it)."""
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM audit.file_loads WHERE load_id = ? AND status = 'rejected'", [load_id])
-        _write_ledger(con, dropped, contracts, sha, load_id, None, 0, 0, 0, "rejected", zh, en, [rule_id])
+        notes = [rule_id, *([f"line {line}"] if line is not None else [])]
+        _write_ledger(con, dropped, contracts, sha, load_id, None, 0, 0, 0, "rejected", zh, en, notes)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return LoadResult(dropped.relative, dropped.extract.name, dropped.period_year, "rejected", load_id,
+    return LoadResult(dropped.shown, dropped.extract.name, dropped.period_year, "rejected", load_id,
                       message_zh=zh, message_en=en)
 
 
@@ -588,7 +626,7 @@ def _reject_all_rows(con, dropped, contracts, facts: _ReadFacts, sha, load_id, s
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return LoadResult(dropped.relative, dropped.extract.name, dropped.period_year, "rejected", load_id,
+    return LoadResult(dropped.shown, dropped.extract.name, dropped.period_year, "rejected", load_id,
                       facts.rows_read, 0, quarantined, 0, zh, en, {rule_id: quarantined})
 
 
@@ -610,7 +648,7 @@ def _record_duplicate_name(con, dropped: DroppedFile, contracts, sha, load_id, l
     if not exists:
         _write_ledger(con, dropped, contracts, sha, dup_id, None, 0, 0, 0, "duplicate_file", zh, en,
                       [f"duplicate_file: same content as {loaded_as}"])
-    return LoadResult(dropped.relative, dropped.extract.name, dropped.period_year, "duplicate_file", dup_id,
+    return LoadResult(dropped.shown, dropped.extract.name, dropped.period_year, "duplicate_file", dup_id,
                       message_zh=zh, message_en=en)
 
 
@@ -628,17 +666,17 @@ def record_superseded(con, older: DroppedFile, newer: DroppedFile, sha: str, con
     where, params = _ledger_partition_where(older)
     if con.execute(f"SELECT 1 FROM audit.file_loads WHERE {where} AND is_current AND sha256 = ?",
                    [*params, sha]).fetchone():
-        zh = f"同一报送期较新的文件 {newer.relative} 未能入库（见该文件的说明），本报送期仍使用本文件的数据。"
-        en = f"The newer file {newer.relative} for the same period could not be loaded (see its message); this file's rows stay current."
-        return LoadResult(older.relative, older.extract.name, older.period_year, "unchanged", load_id,
+        zh = f"同一报送期较新的文件 {newer.shown} 未能入库（见该文件的说明），本报送期仍使用本文件的数据。"
+        en = f"The newer file {newer.shown} for the same period could not be loaded (see its message); this file's rows stay current."
+        return LoadResult(older.shown, older.extract.name, older.period_year, "unchanged", load_id,
                           message_zh=zh, message_en=en)
-    zh = f"同一报送期另有更新的文件 {newer.relative}（接收时间较晚），本文件未采用。"
-    en = (f"A newer file for the same extract and period, {newer.relative} (received later), is used instead; "
+    zh = f"同一报送期另有更新的文件 {newer.shown}（接收时间较晚），本文件未采用。"
+    en = (f"A newer file for the same extract and period, {newer.shown} (received later), is used instead; "
           "this file was not loaded.")
-    note = SUPERSEDED_NOTE + newer.relative
+    note = SUPERSEDED_NOTE + newer.shown
     rows = con.execute(
         "SELECT status, notes FROM audit.file_loads WHERE load_id = ? AND source_file = ? AND status IN ('superseded', 'rejected')",
-        [load_id, older.relative]).fetchall()
+        [load_id, older.shown]).fetchall()
     if rows:
         if all(status == "superseded" and note in json.loads(notes or "[]") for status, notes in rows):
             pass  # recorded by an earlier run
@@ -647,10 +685,10 @@ def record_superseded(con, older: DroppedFile, newer: DroppedFile, sha: str, con
             con.execute(
                 "UPDATE audit.file_loads SET status = 'superseded', is_current = FALSE, message_zh = ?, message_en = ?, "
                 "notes = ? WHERE load_id = ? AND source_file = ? AND status IN ('superseded', 'rejected')",
-                [zh, en, json.dumps([note, *kept], ensure_ascii=False), load_id, older.relative])
+                [zh, en, json.dumps([note, *kept], ensure_ascii=False), load_id, older.shown])
     else:
         _write_ledger(con, older, contracts, sha, load_id, None, 0, 0, 0, "superseded", zh, en, [note])
-    return LoadResult(older.relative, older.extract.name, older.period_year, "superseded", load_id,
+    return LoadResult(older.shown, older.extract.name, older.period_year, "superseded", load_id,
                       message_zh=zh, message_en=en)
 
 
@@ -659,26 +697,26 @@ def record_unrecognised(con, dropped: DroppedFile, contracts: Contracts) -> Load
         # Never open it: a link may point anywhere on the machine.
         sha, size = None, None
         key = hashlib.sha256(dropped.relative.encode("utf-8")).hexdigest()
-        zh = f"{dropped.relative} 是指向报送目录之外（或不存在）的链接，出于安全未读取；请把文件本身放入报送目录。"
-        en = f"{dropped.relative} is a link to a place outside MONITOR_RAW_DIR (or to nothing); not read, for safety."
+        zh = f"{dropped.shown} 是指向报送目录之外（或不存在）的链接，出于安全未读取；请把文件本身放入报送目录。"
+        en = f"{dropped.shown} is a link to a place outside MONITOR_RAW_DIR (or to nothing); not read, for safety."
     else:
         try:
             sha = key = sha256_of(dropped.path)
         except OSError:  # vanished or unreadable since it was listed
             sha, key = None, hashlib.sha256(dropped.relative.encode("utf-8")).hexdigest()
         size = _size(dropped)
-        zh = (f"文件名 {dropped.relative} 不符合报送模板（应为 <部门>/<报表>_<年份>.csv 或 .xlsx），未处理。")
-        en = f"File name {dropped.relative} matches no template (<department>/<extract>_<YYYY>.csv|xlsx); not processed."
+        zh = (f"文件名 {dropped.shown} 不符合报送模板（应为 <部门>/<报表>_<年份>.csv 或 .xlsx），未处理。")
+        en = f"File name {dropped.shown} matches no template (<department>/<extract>_<YYYY>.csv|xlsx); not processed."
     exists = con.execute(
         "SELECT 1 FROM audit.file_loads WHERE sha256 IS NOT DISTINCT FROM ? AND source_file = ? AND status = 'unrecognised'",
-        [sha, dropped.relative],
+        [sha, dropped.shown],
     ).fetchone()
     if not exists:
         con.execute(
-            "INSERT INTO audit.file_loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            [f"unrecognised-{key[:12]}", None, dropped.path.parent.name, None, None, dropped.relative, sha,
+            "INSERT INTO audit.file_loads VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [f"unrecognised-{key[:12]}", None, redact_identifiers(dropped.path.parent.name), None, None, dropped.shown, sha,
              size, None, None, 0, 0, 0, 0, "unrecognised", False, zh, en,
              json.dumps([dropped.blocked]) if dropped.blocked else None,
-             contracts.version, dt.datetime.now().replace(microsecond=0)],
+             contracts.version, dt.datetime.now().replace(microsecond=0), None],
         )
-    return LoadResult(dropped.relative, None, None, "unrecognised", None, message_zh=zh, message_en=en)
+    return LoadResult(dropped.shown, None, None, "unrecognised", None, message_zh=zh, message_en=en)

@@ -54,5 +54,6 @@ def read_ahead(dropped: DroppedFile, contracts: Contracts, current_sha256: froze
         return None
     last = len(batches) - 1
     replay = OpenedTable(dropped.path, opened.header, opened.header_row, opened.encoding, opened.file_format,
-                         list(opened.notes), lambda: iter([(t, i == last) for i, t in enumerate(batches)]))
+                         list(opened.notes), lambda: iter([(t, i == last) for i, t in enumerate(batches)]),
+                         opened.sheet_name)
     return ReadAhead(sha, replay, rules)

@@ -29,8 +29,11 @@ the first HEADER_SCAN_ROWS rows (or pair of rows, for two-level headers under
 merged group titles such as 母亲 over 身份证号 | 出生日期) that names the
 most contract columns is the header, and title rows above it are skipped.
 
-XLSX: the sheet named like the extract (or like the file) wins, else the first
-visible sheet; a hidden sheet is never read (noted in the ledger). Rows hidden in the
+XLSX: of the visible sheets, the one whose header names the most template columns is read (a cover
+sheet 封面/说明 in front or a notes sheet beside the data do not matter); on a tie the sheet named like
+the extract (or like the file), else the first. A hidden sheet is never read. The sheet read is recorded
+(`sheet_name`, in audit.file_loads) with a note on the sheets skipped; when no sheet names a single
+template column, the file is rejected (`no_matching_sheet`) naming each sheet and why. Rows hidden in the
 worksheet are not loaded: each hidden row below the header goes to `rejected_lines` as
 `hidden_row`, so the clerk is told (a hidden row is often an old or draft row someone hid
 rather than deleted, but may be valid data hidden by a filter). Formula cells are read through their cached values; a formula
@@ -88,6 +91,7 @@ class RawTable:
     row_issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=_ISSUE_SCHEMA))
     # _row_number, field (f3, or None for the whole row), rule_id, value: findings on kept rows
     header_row: int = 1
+    sheet_name: str | None = None           # XLSX: the worksheet read (ID-shaped parts masked)
 
     @property
     def rows_read(self) -> int:
@@ -208,9 +212,11 @@ class OpenedTable:
     """
 
     def __init__(self, path: Path, header: list[str], header_row: int, encoding: str, file_format: str,
-                 notes: list[str], batches: Callable[[], Iterator[tuple[RawTable, bool]]]) -> None:
+                 notes: list[str], batches: Callable[[], Iterator[tuple[RawTable, bool]]],
+                 sheet_name: str | None = None) -> None:
         self.path, self.header, self.header_row = path, header, header_row
         self.encoding, self.file_format, self.notes = encoding, file_format, notes
+        self.sheet_name = sheet_name  # XLSX: the worksheet read (recorded in the ledger)
         self._batches = batches
 
     def batches(self) -> Iterator[tuple[RawTable, bool]]:
@@ -232,7 +238,7 @@ class OpenedTable:
             header=first.header, rows=pl.concat([p.rows for p in parts]),
             rejected_lines=pl.concat([p.rejected_lines for p in parts]), encoding=first.encoding,
             file_format=first.file_format, notes=first.notes, row_issues=pl.concat([p.row_issues for p in parts]),
-            header_row=first.header_row,
+            header_row=first.header_row, sheet_name=first.sheet_name,
         )
 
     def header_only_error(self) -> ExtractFileError:
@@ -269,7 +275,7 @@ def open_table(
             if kind == "xlsx":
                 table = _read_xlsx(path, sheet_hint, header_matcher)
                 opened = OpenedTable(path, table.header, table.header_row, table.encoding, table.file_format,
-                                     table.notes, lambda: iter([(table, True)]))
+                                     table.notes, lambda: iter([(table, True)]), table.sheet_name)
             else:
                 opened = _open_csv(path, hint, header_matcher, stack, block_bytes or CSV_BLOCK_BYTES)
         except ExtractFileError:
@@ -757,7 +763,12 @@ def _read_xlsx(path: Path, sheet_hint: str | None, matcher: HeaderMatcher | None
         if sheet is None:
             raise _file_error(path, "no_visible_sheet", "工作簿中的工作表全部被隐藏，未读取；请取消隐藏数据所在的工作表后重新报送。",
                               "Every worksheet of the workbook is hidden; nothing was read. Unhide the data sheet and send it again.")
-        notes = [f"workbook has {len(names)} sheets; read '{names[sheet]}'"] if len(names) > 1 else []
+        notes: list[str] = []
+        visible = [i for i, n in enumerate(names) if n not in hidden]
+        if matcher is not None and len(visible) > 1:
+            sheet, notes = _sheet_matching_header(path, reader, names, hidden, sheet, matcher)
+        elif len(names) > 1:
+            notes = [f"workbook has {len(names)} sheets; read '{redact_identifiers(names[sheet])}'"]
         skipped = [n for n in names if n in hidden]
         if skipped:
             notes.append("hidden sheet(s) not read / 隐藏的工作表未读取: " + ", ".join(f"'{redact_identifiers(n)}'" for n in skipped))
@@ -858,7 +869,55 @@ def _read_xlsx(path: Path, sheet_hint: str | None, matcher: HeaderMatcher | None
         schema=_ISSUE_SCHEMA,
     ).sort(ROW)
     return RawTable(header=header, rows=rows, rejected_lines=rejected.cast(_LINE_SCHEMA), encoding="xlsx",
-                    file_format="xlsx", notes=notes, row_issues=issues, header_row=last)
+                    file_format="xlsx", notes=notes, row_issues=issues, header_row=last, sheet_name=sheet_shown)
+
+
+def _header_score(reader, index: int, matcher: HeaderMatcher) -> tuple[int, str]:
+    """How many template columns the best header row among the first rows of sheet `index` names, and,
+    when it names none, why (Chinese / English) in a few words."""
+    try:
+        head = reader.load_sheet(index, header_row=None, skip_rows=0, n_rows=HEADER_SCAN_ROWS + 1,
+                                 dtypes="string").to_polars()
+    except Exception:  # noqa: BLE001 - a sheet that cannot be read is just not the data sheet
+        return 0, "无法读取 / cannot be read"
+    grid = [(i + 1, [_norm_cell(v) for v in row]) for i, row in enumerate(head.iter_rows())
+            if any(_norm_cell(v) for v in row)]
+    if not grid:
+        return 0, "空白 / empty"
+    _, _, header = _choose_header(grid, matcher, ffill_upper=False)
+    score = len({c for c in (matcher(t) for t in header if t) if c})
+    return score, "" if score else "前几行中没有模板中的列名 / no template column name in its first rows"
+
+
+def _sheet_matching_header(path: Path, reader, names: list[str], hidden: set[str], by_name: int,
+                           matcher: HeaderMatcher) -> tuple[int, list[str]]:
+    """The visible sheet whose header names the most template columns (a cover sheet 封面/说明 in front, a
+    notes sheet beside the data do not matter); on a tie the sheet named like the extract (`by_name`, from
+    `choose_sheet`), then the first. The ledger note says which sheet was read and why the others were not.
+    When no sheet names a single template column, the file is rejected naming each sheet and why."""
+    scores = {i: _header_score(reader, i, matcher) for i, n in enumerate(names) if n not in hidden}
+    shown = {i: redact_identifiers(n) for i, n in enumerate(names)}
+    if not any(score for score, _ in scores.values()):
+        listed_zh = "；".join(f"“{shown[i]}”：{why.split(' / ')[0]}" for i, (_, why) in scores.items())
+        listed_en = "; ".join(f"'{shown[i]}': {why.split(' / ')[-1]}" for i, (_, why) in scores.items())
+        if hidden:
+            listed_zh += "；" + "、".join(f"“{shown[i]}”" for i, n in enumerate(names) if n in hidden) + "：隐藏，未读取"
+            listed_en += "; " + ", ".join(f"'{shown[i]}'" for i, n in enumerate(names) if n in hidden) + ": hidden, not read"
+        raise _file_error(
+            path, "no_matching_sheet",
+            f"工作簿的{len(names)}个工作表中没有一个的表头与报送模板相符（{listed_zh}）；请把数据放在一个工作表中，"
+            "第一行（或标题行下方）为模板规定的列名，然后重新报送。",
+            f"None of the workbook's {len(names)} sheets has a header matching the template ({listed_en}); put the "
+            "data on one sheet under the template's column names and send it again.")
+    best = max(score for score, _ in scores.values())
+    chosen = by_name if scores.get(by_name, (0, ""))[0] == best else next(i for i, (sc, _) in scores.items() if sc == best)
+    others = [f"'{shown[i]}' ({sc} template columns)" if sc else f"'{shown[i]}' ({why.split(' / ')[-1]})"
+              for i, (sc, why) in scores.items() if i != chosen]
+    note = (f"workbook has {len(names)} sheets; read '{shown[chosen]}' (its header names {best} template columns)"
+            f" / 读取工作表“{shown[chosen]}”（表头与模板相符）")
+    if others:
+        note += "; other sheets skipped / 其他工作表未读取: " + ", ".join(others)
+    return chosen, [note]
 
 
 def _excel_scientific(text: str) -> str:

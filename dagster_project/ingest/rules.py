@@ -231,12 +231,16 @@ def _typed_value(col: Column, s: pl.Expr, contracts: Contracts, townships, areas
         ok = s.str.contains(pattern)
         number = s.cast(pl.Float64, strict=False)
         not_exact = share("not_exact", _number_not_exact(col, s, ok, number))
-        ok = ok & ~not_exact
+        # An old 15-digit ID number typed into a count is a valid number, but never stored (no ID number
+        # in clear after ingestion); 16 digits and more are `number_not_exact` already.
+        id_like = share("id_like", ok & ~not_exact & (idnumber.mask_id_numbers_expr(s) != s), 1)
+        ok = ok & ~not_exact & ~id_like
         if col.type == "integer":  # parsed from the text, never through a float (which rounds past 2^53)
             value = pl.when(ok).then(s.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False))
         else:
             value = pl.when(ok).then(number)
-        rules = [("invalid_number", present & ~ok & ~not_exact), ("number_not_exact", present & not_exact)]
+        rules = [("invalid_number", present & ~ok & ~not_exact & ~id_like), ("number_not_exact", present & not_exact),
+                 ("id_number_in_value", present & id_like)]
         if col.min is not None:
             rid = "negative_value" if col.min == 0 else "out_of_range"
             rules.append((rid, ok & (number < col.min)))

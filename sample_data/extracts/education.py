@@ -36,6 +36,10 @@ SCHOOL_TYPES = ("kindergarten", "primary", "junior", "senior_general", "secondar
 PUPILS_PER_SCHOOL = np.array([160, 520, 850, 1800, 1500, 900])
 SENIOR_TYPE_SHARE = [0.57, 0.35, 0.08]
 JUNIOR_DROPOUT = 0.02
+# The national 学籍号 is 'G' + the pupil's ID number, and many schools export it so; the others send a local
+# number. A share of pupils, fixed per pupil (a hash of who they are), so a pupil keeps the same 学籍号 every
+# year and in the health survey: the warehouse must pseudonymise the ID number inside it and still link them.
+G_STUDENT_NUMBER_SHARE = 0.08
 HISTORY_FROM = 2008
 
 
@@ -120,7 +124,10 @@ def produce(world: World, year: int) -> Iterator[tuple[str, pl.DataFrame]]:
             rng = hashing.chunk_rng(world.seed, "students", year, tw.code_int, chunk_no)
             rural = kids.r == 1
             number = kids.record_numbers("student")
-            student_id = numbered("student_id", "L", number, 14)
+            local_number = numbered("student_id", "L", number, 14)
+            national = kids.u("g_student_number") < G_STUDENT_NUMBER_SHARE
+            student_id = pl.Series("student_id", np.where(national, ("G" + kids.id_numbers()).to_numpy(),
+                                                          local_number.to_numpy()), dtype=pl.String)
             k = np.floor(kids.u("school") * schools[e.school_township, e.school_type]).astype(np.int64)
             # School code: the school's township, the type digit and a two-digit number.
             school_code = labels("school_code", codes, e.school_township) + \

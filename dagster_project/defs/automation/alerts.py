@@ -68,8 +68,13 @@ def alert_record(run, failed_steps: list[str], message: str) -> dict:
 
 @run_failure_sensor(default_status=DefaultSensorStatus.RUNNING, description="运行失败告警：写入告警记录。")
 def run_failure_alert(context: RunFailureSensorContext):
+    from dagster_project.run_console import step_failure_line
+
     failure = context.failure_event
-    steps = sorted({e.step_key for e in context.get_step_failure_events() if e.step_key})
-    record = alert_record(context.dagster_run, steps, failure.message if failure else "")
+    step_failures = [e for e in context.get_step_failure_events() if e.step_key]
+    steps = sorted({e.step_key for e in step_failures})
+    # one line per failed step, for a clerk (`cli status`): the error itself, not "Execution of step … failed"
+    lines = list(dict.fromkeys(step_failure_line(e) for e in step_failures))
+    record = alert_record(context.dagster_run, steps, "\n".join(lines) or (failure.message if failure else ""))
     path = write_alert(record)
     context.log.error(f"运行失败 / run failed: {record['run_id']} — alert written to {path}")

@@ -38,7 +38,7 @@ DEFAULT_SETTLE_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class FileChange:
-    relative: str
+    relative: str            # DroppedFile.key: stored in Dagster's run tags and run keys, so never an ID number
     sha256: str
     extract: str | None      # None: the name matches no template (or a link out of the raw folder)
     period_year: int | None
@@ -66,8 +66,8 @@ def scan_raw_dir(previous: dict[str, list], now: float | None = None,
                  settle_seconds: float | None = None) -> tuple[dict[str, list], list[FileChange]]:
     """Return the new cursor and the files that are new or changed since `previous`.
 
-    Cursor: relative path -> [mtime_ns, size, sha256, version]. A file is hashed only when its
-    mtime or size moved. Not a change: the same bytes as before (touched), and a new path holding
+    Cursor: relative path (`DroppedFile.key`: an ID number in a name masked) -> [mtime_ns, size, sha256,
+    version]. A file is hashed only when its mtime or size moved. Not a change: the same bytes as before (touched), and a new path holding
     bytes that another path of the same extract, year and department held at the previous scan
     (renamed or copied). A file modified less than `settle_seconds` ago is skipped for now.
     """
@@ -89,13 +89,13 @@ def scan_raw_dir(previous: dict[str, list], now: float | None = None,
             st = dropped.path.lstat() if dropped.blocked else dropped.path.stat()
         except OSError:
             continue  # vanished since it was listed
-        seen = previous.get(dropped.relative)
+        seen = previous.get(dropped.key)
         if seen and seen[0] == st.st_mtime_ns and seen[1] == st.st_size:
-            cursor[dropped.relative] = seen
+            cursor[dropped.key] = seen
             continue
         if now - st.st_mtime < settle:
             if seen:
-                cursor[dropped.relative] = seen  # still being written: decide at a later tick
+                cursor[dropped.key] = seen  # still being written: decide at a later tick
             continue
         try:
             sha = (f"blocked-{dropped.blocked}" if dropped.blocked else sha256_of(dropped.path))
@@ -103,15 +103,15 @@ def scan_raw_dir(previous: dict[str, list], now: float | None = None,
             continue
         version = seen[3] if seen and len(seen) > 3 else 0
         if seen and seen[2] == sha and files_in[dropped.partition] < 2:
-            cursor[dropped.relative] = [st.st_mtime_ns, st.st_size, sha, version]  # touched, not changed
+            cursor[dropped.key] = [st.st_mtime_ns, st.st_size, sha, version]  # touched, not changed
             continue
         if not seen and (sha, dropped.partition) in known:
-            cursor[dropped.relative] = [st.st_mtime_ns, st.st_size, sha, version]  # renamed or copied
+            cursor[dropped.key] = [st.st_mtime_ns, st.st_size, sha, version]  # renamed or copied
             continue
         version += 1
-        cursor[dropped.relative] = [st.st_mtime_ns, st.st_size, sha, version]
+        cursor[dropped.key] = [st.st_mtime_ns, st.st_size, sha, version]
         known.add((sha, dropped.partition))  # two new copies in one tick: one run
-        changes.append(FileChange(dropped.relative, sha, dropped.extract.name if dropped.extract else None,
+        changes.append(FileChange(dropped.key, sha, dropped.extract.name if dropped.extract else None,
                                   dropped.period_year, version))
     return cursor, changes
 
