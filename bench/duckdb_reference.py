@@ -163,11 +163,13 @@ def ingest(con, raw_dir: Path, contracts, key: bytes, tmp: Path) -> int:
     for extract in contracts.extracts.values():
         con.execute(extract.ddl())
     con.execute("CREATE TABLE IF NOT EXISTS audit.quarantine (extract VARCHAR, department VARCHAR, period_year INTEGER, "
-                "source_file VARCHAR, row_number BIGINT, column_name VARCHAR, rule_id VARCHAR, action VARCHAR, load_id VARCHAR)")
+                "source_file VARCHAR, row_number BIGINT, column_name VARCHAR, rule_id VARCHAR, action VARCHAR, load_id VARCHAR, "
+                "reason_zh VARCHAR)")
     con.execute("CREATE TABLE IF NOT EXISTS audit.row_flags AS SELECT * FROM audit.quarantine LIMIT 0")
     con.execute("CREATE TABLE IF NOT EXISTS audit.file_loads (source_file VARCHAR, extract VARCHAR, period_year INTEGER, "
                 "rows_read BIGINT, rows_loaded BIGINT, rows_rejected_lines BIGINT, source_department VARCHAR, "
-                "status VARCHAR, is_current BOOLEAN, load_id VARCHAR)")
+                "status VARCHAR, is_current BOOLEAN, load_id VARCHAR, department VARCHAR, rows_quarantined BIGINT, "
+                "rows_flagged BIGINT)")
     # the dbt models read the gate's verdicts (gated_source); the reference runs no gate, so none fails
     con.execute("CREATE TABLE IF NOT EXISTS audit.gate_verdicts (extract VARCHAR, period_year INTEGER, "
                 "passed_blocking BOOLEAN, failed_rules VARCHAR)")
@@ -351,13 +353,17 @@ def ingest(con, raw_dir: Path, contracts, key: bytes, tmp: Path) -> int:
             con.execute(
                 f"INSERT INTO {table} SELECT {lit(extract.name)}, {lit(extract.department)}, {lit(dropped.period_year)}, "
                 f"{lit(dropped.relative)}, _row_number, split_part(i, '|', 2), split_part(i, '|', 1), split_part(i, '|', 3), "
-                f"{lit(dropped.relative + ':' + sha[:12])} "
+                f"{lit(dropped.relative + ':' + sha[:12])}, NULL "
                 f"FROM (SELECT _row_number, unnest(__issues) AS i FROM {name}_f) WHERE split_part(i, '|', 3) {wanted}")
         loaded = con.execute(f"SELECT count(*) FROM {extract.raw_table} WHERE _source_file = ?", [dropped.relative]).fetchone()[0]
         # load_id as in the raw rows: the marts join the audit tables on it (fct_indicator_exclusions)
-        con.execute("INSERT INTO audit.file_loads VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', TRUE, ?)",
+        load_id = dropped.relative + ":" + sha[:12]
+        counted = {table: con.execute(f"SELECT count(DISTINCT row_number) FROM {table} WHERE load_id = ?", [load_id]).fetchone()[0]
+                   for table in ("audit.quarantine", "audit.row_flags")}
+        con.execute("INSERT INTO audit.file_loads VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', TRUE, ?, ?, ?, ?)",
                     [dropped.relative, extract.name, dropped.period_year, rows_read, loaded, rejected,
-                     dropped.source_department, dropped.relative + ":" + sha[:12]])
+                     dropped.source_department, load_id, extract.department, counted["audit.quarantine"],
+                     counted["audit.row_flags"]])
         con.execute("COMMIT")
         print(f"  {dropped.relative}: {rows_read} rows, {time.time() - file_started:.2f} s", file=sys.stderr)
         for suffix in ("_t", "_n", "_v", "_i", "_f"):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import signal
 import subprocess
 import tempfile
 import threading
@@ -49,11 +51,12 @@ class _Session:
 def _with_page(html: Path, width_px: int, action):
     from websockets.sync.client import connect
 
-    with tempfile.TemporaryDirectory(prefix="cdp-") as profile:
+    # Chromium's helper processes may still write into the profile while it is removed: never fail on that
+    with tempfile.TemporaryDirectory(prefix="cdp-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
              "--remote-allow-origins=*", "about:blank"],
-            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, start_new_session=True)
         found: dict = {}
 
         def read_stderr():
@@ -86,7 +89,10 @@ def _with_page(html: Path, width_px: int, action):
                     time.sleep(0.1)
                 return action(cdp, session)
         finally:
-            proc.kill()
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the browser and every helper it started
+            except ProcessLookupError:
+                pass
             proc.wait(timeout=30)
 
 

@@ -84,7 +84,7 @@ def test_summary_links_the_gx_pages(site, browser):
 
 
 def test_the_annual_report_links_the_summary(site, sample_warehouse):
-    [report] = sorted((sample_warehouse["exports"] / "reports").glob("年度监测报告_*.html"))
+    [report] = sorted((sample_warehouse["exports"] / "reports").glob("内部使用_年度监测报告_*.html"))
     links = re.findall(r'href="([^"]*summary\.html)"', report.read_text(encoding="utf-8"))
     assert links and all((report.parent / link).resolve() == (site / "summary.html").resolve() for link in links)
     assert (site / "summary.html").is_file()

@@ -77,8 +77,10 @@ def test_published_file_holds_marts_dimensions_audit_and_findings_and_no_person_
             "marts.dim_indicator", "marts.dim_area", "marts.dim_sex", "marts.dim_age_group", "marts.dim_residence",
             "audit.file_loads", "audit.quarantine", "audit.row_flags", "meta.publication"} <= tables
     with duckdb.connect(str(ws["warehouse"] / "work.duckdb"), read_only=True) as work:
+        # every mart, tables and views (a view, e.g. rpt_sdmx_observations, is published as a table)
         marts = {r[0] for r in work.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main_marts'").fetchall()}
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main_marts' UNION "
+            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main_marts' AND NOT internal").fetchall()}
         person_level = work.execute(
             "SELECT count(*) FROM duckdb_columns() WHERE schema_name = 'raw' AND column_name LIKE '%pid'").fetchone()[0]
     assert {t for t in tables if t.startswith("marts.")} == {f"marts.{t}" for t in marts}  # findings included
@@ -208,7 +210,8 @@ def test_every_sql_example_in_the_analysts_guide_runs(published):
     try:
         for sql in blocks:
             rows = con.execute(sql).fetchall()
-            assert rows, f"no rows from:\n{sql}"
+            # what changed since the previous snapshot is empty for a first publication, or a rerun on the same files
+            assert rows or "meta.publication_changes" in sql, f"no rows from:\n{sql}"
     finally:
         con.close()
     for heading in ("按性别和乡镇的率", "趋势", "性别差距", "enable_external_access = false"):

@@ -36,10 +36,10 @@ sources as (
 ),
 
 source_text as (
-    select indicator_code, string_agg(department_zh || '（' || feeds || '）', '；' order by department_zh) as source_zh
+    select indicator_code, string_agg(department_zh || '（' || feeds || '）', '；' order by department_zh, feeds) as source_zh
     from (
         select s.indicator_code, coalesce(dl.label_zh, s.department) as department_zh,
-               string_agg(distinct s.feed_name_zh, '、') as feeds
+               string_agg(distinct s.feed_name_zh, '、' order by s.feed_name_zh) as feeds
         from sources as s
         left join {{ ref('department_labels') }} as dl on dl.department = s.department
         where s.department <> 'seeds'

@@ -11,14 +11,14 @@ loads as (
 )
 
 select
-    cast(report_year as integer) as period_year,
-    cast(department as varchar) as department,
-    cast(count(*) filter (where is_current) as bigint) as files,
-    cast(coalesce(sum(rows_read) filter (where is_current), 0) as bigint) as rows_read,
-    cast(coalesce(sum(rows_loaded) filter (where is_current), 0) as bigint) as rows_loaded,
-    cast(coalesce(sum(rows_quarantined) filter (where is_current), 0) as bigint) as rows_quarantined,
-    cast(coalesce(sum(rows_flagged) filter (where is_current), 0) as bigint) as rows_flagged,
-    cast(coalesce(list(source_file order by source_file) filter (where status = 'rejected'), []) as varchar[])
+    cast(l.report_year as integer) as period_year,
+    cast(l.department as varchar) as department,
+    cast(count(*) filter (where l.is_current) as bigint) as files,
+    cast(coalesce(sum(l.rows_read) filter (where l.is_current), 0) as bigint) as rows_read,
+    cast(coalesce(sum(l.rows_loaded) filter (where l.is_current), 0) as bigint) as rows_loaded,
+    cast(coalesce(sum(l.rows_quarantined) filter (where l.is_current), 0) as bigint) as rows_quarantined,
+    cast(coalesce(sum(l.rows_flagged) filter (where l.is_current), 0) as bigint) as rows_flagged,
+    cast(coalesce(list(l.source_file order by l.source_file) filter (where l.status = 'rejected'), []) as varchar[])
         as rejected_files
-from loads
-group by report_year, department
+from loads as l
+group by l.report_year, l.department
