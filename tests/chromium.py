@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--mute-audio", "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
+BASE_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+              "--disable-background-networking", "--disable-component-update", "--disable-sync",
+              "--disable-extensions", "--mute-audio"]
+# the network off: every request that is not to this machine goes to a closed port
+FLAGS = [*BASE_FLAGS, "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"]
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="Chromium is not installed at /usr/bin/chromium (Debian package 'chromium'; `make browser` installs it)")

@@ -17,10 +17,9 @@ import threading
 import time
 from pathlib import Path
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-extensions", "--mute-audio"]
+from tests.chromium import BASE_FLAGS, CHROMIUM
+
+FLAGS = BASE_FLAGS
 MM_PER_INCH, CSS_PX_PER_INCH = 25.4, 96
 
 
